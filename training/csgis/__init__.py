@@ -1,0 +1,1 @@
+"""CSGIS-Net training, reference model and exporters (PyTorch)."""

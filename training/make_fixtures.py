@@ -1,0 +1,51 @@
+#!/usr/bin/env python3
+"""Regenerate the engine's test fixtures under Tests/Fixtures (needs PyTorch).
+
+For each random-weight model: the weights file and an I/O file holding `input` (H,W,3),
+and the float64 PyTorch reference's `out1`, `out2` (H,W,3) and `edge` (H,W,1), all float32,
+HWC, RGB. The input is a textured synthetic image (realistic value range), odd-sized so
+that no tiling or vector-width assumption hides a bug.
+"""
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from csgis import weights  # noqa: E402
+from csgis.model import CSGISNet, randomize_  # noqa: E402
+from csgis.synth import make_batch  # noqa: E402
+
+FIX = HERE.parent / "Tests" / "Fixtures"
+
+
+def textures():
+    p = HERE / "data" / "textures_val.npy"
+    if p.exists():
+        return torch.from_numpy(np.load(p)).float()[:, None] / 255
+    g = torch.Generator().manual_seed(5)
+    return torch.rand(8, 1, 144, 144, generator=g)
+
+
+def make(name, dim, blocks, seed, h, w, dtype):
+    net = randomize_(CSGISNet(dim, blocks), seed)
+    wpath = FIX / f"{name}.safetensors"
+    weights.save(wpath, weights.state_for_export(net.state_dict()), dim, blocks, "RGB",
+                 f"random weights, seed {seed} (training/make_fixtures.py)", dtype)
+    net, _ = weights.load_model(wpath)  # the reference uses exactly the stored values
+    g = torch.Generator().manual_seed(seed + 100)
+    x = make_batch(textures(), 1, max(h, w), g, "cpu")["input"][:, :, :h, :w].contiguous()
+    with torch.no_grad():
+        o1, o2, e, _ = net.double()(x.double())
+    hwc = lambda t: t[0].permute(1, 2, 0).float().contiguous()
+    weights.save(FIX / f"{name}-io.safetensors", {"input": hwc(x), "out1": hwc(o1), "out2": hwc(o2), "edge": hwc(e)},
+                 dim, blocks, "RGB", f"PyTorch float64 reference for {name}.safetensors")
+    print(name, "out range", float((o1 + o2).min()), float((o1 + o2).max()), "edge", float(e.abs().max()))
+
+
+if __name__ == "__main__":
+    FIX.mkdir(parents=True, exist_ok=True)
+    make("tiny-4x1", 4, 1, 1, 29, 37, "F32")
+    make("random-64x12", 64, 12, 2, 40, 48, "F16")
