@@ -45,7 +45,25 @@ def make(name, dim, blocks, seed, h, w, dtype):
     print(name, "out range", float((o1 + o2).min()), float((o1 + o2).max()), "edge", float(e.abs().max()))
 
 
+def make_bgr(name, dim, blocks, seed):
+    """The RGB model `name` rewritten as the same function on BGR images (how an official
+    checkpoint looks), marked BGR: the engine must give identical RGB results for both."""
+    net = randomize_(CSGISNet(dim, blocks), seed)
+    st = weights.state_for_export(net.state_dict())
+    rev = [2, 1, 0]
+    st["descriptor.conv_in.weight"] = st["descriptor.conv_in.weight"][:, rev]
+    for k in ("interpreter2.9", "refine.9"):
+        st[k + ".weight"] = st[k + ".weight"][rev]
+        st[k + ".bias"] = st[k + ".bias"][rev]
+    w = st["refine.0.weight"].clone()
+    w[:, dim + 1:dim + 4] = w[:, dim + 1:dim + 4][:, rev]
+    st["refine.0.weight"] = w
+    weights.save(FIX / f"{name}-bgr.safetensors", st, dim, blocks, "BGR",
+                 f"random weights, seed {seed}, rewritten for BGR input (training/make_fixtures.py)")
+
+
 if __name__ == "__main__":
     FIX.mkdir(parents=True, exist_ok=True)
     make("tiny-4x1", 4, 1, 1, 29, 37, "F32")
+    make_bgr("tiny-4x1", 4, 1, 1)
     make("random-64x12", 64, 12, 2, 40, 48, "F16")

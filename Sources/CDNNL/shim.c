@@ -1,0 +1,133 @@
+#include "CDNNL.h"
+#include <string.h>
+
+int omp_get_max_threads(void);
+void omp_set_num_threads(int);
+
+dnnl_status_t csgis_conv_create(dnnl_engine_t engine, const csgis_conv_spec *s,
+                                dnnl_primitive_desc_t *pd, dnnl_primitive_t *prim) {
+    dnnl_memory_desc_t src, wei, bias, dst;
+    dnnl_dims_t sd = {1, s->cin, s->h, s->w}, dd = {1, s->cout, s->h, s->w};
+    dnnl_dims_t wd = {s->cout, s->cin, 3, 3}, bd = {s->cout};
+    dnnl_status_t st;
+    if ((st = dnnl_memory_desc_init_by_tag(&src, 4, sd, s->src_dt, dnnl_nhwc))) return st;
+    if ((st = dnnl_memory_desc_init_by_tag(&dst, 4, dd, s->dst_dt, dnnl_nhwc))) return st;
+    if ((st = dnnl_memory_desc_init_by_tag(&wei, 4, wd, s->wei_dt, dnnl_format_tag_any))) return st;
+    if ((st = dnnl_memory_desc_init_by_tag(&bias, 1, bd, dnnl_f32, dnnl_x))) return st;
+    dnnl_dims_t strides = {1, 1}, dil = {s->dilation - 1, s->dilation - 1}; // 0-based dilation
+    dnnl_dims_t pad = {s->dilation, s->dilation};
+    dnnl_convolution_desc_t cd;
+    if ((st = dnnl_dilated_convolution_forward_desc_init(&cd, dnnl_forward_inference,
+            dnnl_convolution_direct, &src, &wei, &bias, &dst, strides, dil, pad, pad))) return st;
+    dnnl_primitive_attr_t attr;
+    dnnl_post_ops_t po;
+    if ((st = dnnl_primitive_attr_create(&attr))) return st;
+    dnnl_post_ops_create(&po);
+    if (s->relu) dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_relu, 0.0f, 0.0f);
+    if (s->sum) dnnl_post_ops_append_sum(po, 1.0f);
+    dnnl_primitive_attr_set_post_ops(attr, po);
+    st = dnnl_primitive_desc_create(pd, &cd, attr, engine, NULL);
+    dnnl_post_ops_destroy(po);
+    dnnl_primitive_attr_destroy(attr);
+    if (st) return st;
+    st = dnnl_primitive_create(prim, *pd);
+    if (st) { dnnl_primitive_desc_destroy(*pd); *pd = NULL; }
+    return st;
+}
+
+const dnnl_memory_desc_t *csgis_conv_weights_md(const_dnnl_primitive_desc_t pd) {
+    return dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
+}
+
+const char *csgis_primitive_impl_name(const_dnnl_primitive_desc_t pd) {
+    const char *name = NULL;
+    dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &name);
+    return name ? name : "unknown";
+}
+
+dnnl_status_t csgis_conv_execute(dnnl_primitive_t prim, dnnl_stream_t stream, dnnl_memory_t src,
+                                 dnnl_memory_t weights, dnnl_memory_t bias, dnnl_memory_t dst) {
+    dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights},
+                               {DNNL_ARG_BIAS, bias}, {DNNL_ARG_DST, dst}};
+    dnnl_status_t st = dnnl_primitive_execute(prim, stream, 4, args);
+    return st ? st : dnnl_stream_wait(stream);
+}
+
+dnnl_status_t csgis_nhwc_memory(dnnl_engine_t engine, int h, int w, int c, dnnl_data_type_t dt,
+                                void *handle, dnnl_memory_t *mem) {
+    dnnl_memory_desc_t md;
+    dnnl_dims_t d = {1, c, h, w};
+    dnnl_status_t st = dnnl_memory_desc_init_by_tag(&md, 4, d, dt, dnnl_nhwc);
+    return st ? st : dnnl_memory_create(mem, &md, engine, handle);
+}
+
+dnnl_status_t csgis_nhwc_slice_memory(dnnl_engine_t engine, int h, int w, int c, int ctotal,
+                                      dnnl_data_type_t dt, void *handle, dnnl_memory_t *mem) {
+    dnnl_memory_desc_t md;
+    dnnl_dims_t d = {1, c, h, w};
+    dnnl_dims_t strides = {(dnnl_dim_t)h * w * ctotal, 1, (dnnl_dim_t)w * ctotal, ctotal};
+    dnnl_status_t st = dnnl_memory_desc_init_by_strides(&md, 4, d, dt, strides);
+    return st ? st : dnnl_memory_create(mem, &md, engine, handle);
+}
+
+dnnl_status_t csgis_oihw_memory(dnnl_engine_t engine, int cout, int cin, dnnl_data_type_t dt,
+                                void *handle, dnnl_memory_t *mem) {
+    dnnl_memory_desc_t md;
+    dnnl_dims_t d = {cout, cin, 3, 3};
+    dnnl_status_t st = dnnl_memory_desc_init_by_tag(&md, 4, d, dt, dnnl_oihw);
+    return st ? st : dnnl_memory_create(mem, &md, engine, handle);
+}
+
+dnnl_status_t csgis_vector_memory(dnnl_engine_t engine, int n, dnnl_data_type_t dt, void *handle,
+                                  dnnl_memory_t *mem) {
+    dnnl_memory_desc_t md;
+    dnnl_dims_t d = {n};
+    dnnl_status_t st = dnnl_memory_desc_init_by_tag(&md, 1, d, dt, dnnl_x);
+    return st ? st : dnnl_memory_create(mem, &md, engine, handle);
+}
+
+dnnl_status_t csgis_owned_memory(dnnl_engine_t engine, const dnnl_memory_desc_t *md, dnnl_memory_t *mem) {
+    return dnnl_memory_create(mem, md, engine, DNNL_MEMORY_ALLOCATE);
+}
+
+dnnl_status_t csgis_reorder_create(dnnl_engine_t engine, dnnl_memory_t src, dnnl_memory_t dst,
+                                   dnnl_primitive_t *prim) {
+    const dnnl_memory_desc_t *smd, *dmd;
+    dnnl_status_t st;
+    if ((st = dnnl_memory_get_memory_desc(src, &smd))) return st;
+    if ((st = dnnl_memory_get_memory_desc(dst, &dmd))) return st;
+    dnnl_primitive_desc_t pd;
+    if ((st = dnnl_reorder_primitive_desc_create(&pd, smd, engine, dmd, engine, NULL))) return st;
+    st = dnnl_primitive_create(prim, pd);
+    dnnl_primitive_desc_destroy(pd);
+    return st;
+}
+
+dnnl_status_t csgis_reorder_execute(dnnl_primitive_t prim, dnnl_stream_t stream, dnnl_memory_t src,
+                                    dnnl_memory_t dst) {
+    dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, src}, {DNNL_ARG_TO, dst}};
+    dnnl_status_t st = dnnl_primitive_execute(prim, stream, 2, args);
+    return st ? st : dnnl_stream_wait(stream);
+}
+
+void csgis_set_threads(int n) { if (n > 0) omp_set_num_threads(n); }
+int csgis_max_threads(void) { return omp_get_max_threads(); }
+
+int csgis_cpu_has_bf16(void) {
+    dnnl_cpu_isa_t isa = dnnl_get_effective_cpu_isa();
+    return ((unsigned)isa & (unsigned)dnnl_cpu_isa_avx512_core_bf16) == (unsigned)dnnl_cpu_isa_avx512_core_bf16;
+}
+
+const char *csgis_cpu_isa_name(void) {
+    switch (dnnl_get_effective_cpu_isa()) {
+    case dnnl_cpu_isa_avx512_core_amx: return "avx512_core_amx";
+    case dnnl_cpu_isa_avx512_core_bf16: return "avx512_core_bf16";
+    case dnnl_cpu_isa_avx512_core_vnni: return "avx512_core_vnni";
+    case dnnl_cpu_isa_avx512_core: return "avx512_core";
+    case dnnl_cpu_isa_avx2_vnni: return "avx2_vnni";
+    case dnnl_cpu_isa_avx2: return "avx2";
+    case dnnl_cpu_isa_avx: return "avx";
+    case dnnl_cpu_isa_sse41: return "sse41";
+    default: return "other";
+    }
+}

@@ -1,0 +1,92 @@
+import CDNNL
+import Foundation
+
+/// Throws a `CSGISError` when a oneDNN call fails, naming the call.
+@inline(__always)
+func check(_ status: dnnl_status_t, _ what: @autoclosure () -> String) throws {
+    guard status == dnnl_success else {
+        if status == dnnl_out_of_memory { throw CSGISError.outOfMemory("oneDNN could not allocate memory for \(what())") }
+        throw CSGISError.backend("\(what()) failed with status \(status.rawValue)")
+    }
+}
+
+/// oneDNN memory object over storage owned elsewhere (or by oneDNN itself).
+final class DNNLMemory {
+    let handle: dnnl_memory_t
+    init(_ make: (UnsafeMutablePointer<dnnl_memory_t?>) -> dnnl_status_t, _ what: String) throws {
+        var m: dnnl_memory_t?
+        try check(make(&m), what)
+        handle = m!
+    }
+    deinit { dnnl_memory_destroy(handle) }
+}
+
+/// A oneDNN primitive (convolution or reorder) with its descriptor when it has one.
+final class DNNLPrimitive {
+    let handle: dnnl_primitive_t
+    let pd: dnnl_primitive_desc_t?
+    init(handle: dnnl_primitive_t, pd: dnnl_primitive_desc_t?) {
+        self.handle = handle
+        self.pd = pd
+    }
+    deinit {
+        dnnl_primitive_destroy(handle)
+        if let pd { dnnl_primitive_desc_destroy(pd) }
+    }
+}
+
+/// A CPU engine and its stream. One per `Smoother`; not shared between threads.
+final class DNNLContext {
+    let engine: dnnl_engine_t
+    let stream: dnnl_stream_t
+    init() throws {
+        var e: dnnl_engine_t?
+        try check(dnnl_engine_create(&e, dnnl_cpu, 0), "creating the CPU engine")
+        var s: dnnl_stream_t?
+        let st = dnnl_stream_create(&s, e, dnnl_stream_default_flags.rawValue)
+        if st != dnnl_success { dnnl_engine_destroy(e) }
+        try check(st, "creating a stream")
+        engine = e!
+        stream = s!
+    }
+    deinit {
+        dnnl_stream_destroy(stream)
+        dnnl_engine_destroy(engine)
+    }
+
+    func reorder(_ src: DNNLMemory, _ dst: DNNLMemory) throws -> DNNLPrimitive {
+        var p: dnnl_primitive_t?
+        try check(csgis_reorder_create(engine, src.handle, dst.handle, &p), "creating a reorder")
+        return DNNLPrimitive(handle: p!, pd: nil)
+    }
+
+    func run(reorder p: DNNLPrimitive, _ src: DNNLMemory, _ dst: DNNLMemory) throws {
+        try check(csgis_reorder_execute(p.handle, stream, src.handle, dst.handle), "running a reorder")
+    }
+}
+
+/// 64-byte aligned, zero-initialised storage that oneDNN memory objects point into.
+final class AlignedBuffer {
+    let raw: UnsafeMutableRawPointer
+    let bytes: Int
+    init(bytes: Int) throws {
+        var p: UnsafeMutableRawPointer?
+        guard posix_memalign(&p, 64, max(bytes, 64)) == 0, let p else {
+            throw CSGISError.outOfMemory("could not allocate \(bytes) bytes")
+        }
+        memset(p, 0, max(bytes, 64))
+        raw = p
+        self.bytes = bytes
+    }
+    deinit { free(raw) }
+}
+
+/// Machine facts the engine dispatches on at run time.
+public enum CPUInfo {
+    /// True when the CPU computes bf16 natively (AVX512-BF16 or AMX).
+    public static var hasNativeBF16: Bool { csgis_cpu_has_bf16() != 0 }
+    /// oneDNN's instruction-set level on this CPU (e.g. "avx512_core_amx", "avx2").
+    public static var isaName: String { String(cString: csgis_cpu_isa_name()) }
+    /// Threads oneDNN uses by default (OpenMP's maximum).
+    public static var defaultThreads: Int { Int(csgis_max_threads()) }
+}

@@ -1,0 +1,29 @@
+/// Every failure the core reports: each names the problem in words a user can act on.
+public enum CSGISError: Error, CustomStringConvertible, Equatable {
+    /// The weights file is missing or cannot be read.
+    case cannotRead(path: String, reason: String)
+    /// The weights file is not a valid CSGIS-Net safetensors file.
+    case invalidWeights(path: String, reason: String)
+    /// An image given to the engine is malformed (sizes, pixel count, values).
+    case invalidImage(String)
+    /// The requested option cannot be honoured on this machine.
+    case unsupported(String)
+    /// oneDNN refused an operation.
+    case backend(String)
+    /// Not enough memory for the requested work.
+    case outOfMemory(String)
+    /// The caller asked the work to stop.
+    case cancelled
+
+    public var description: String {
+        switch self {
+        case let .cannotRead(path, reason): return "cannot read weights '\(path)': \(reason)"
+        case let .invalidWeights(path, reason): return "invalid weights file '\(path)': \(reason)"
+        case let .invalidImage(m): return "invalid image: \(m)"
+        case let .unsupported(m): return "unsupported: \(m)"
+        case let .backend(m): return "oneDNN error: \(m)"
+        case let .outOfMemory(m): return "out of memory: \(m)"
+        case .cancelled: return "cancelled"
+        }
+    }
+}

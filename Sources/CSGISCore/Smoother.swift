@@ -1,0 +1,86 @@
+import CDNNL
+import Foundation
+
+/// An RGB image of 32-bit floats, interleaved (HWC), nominally in 0...1.
+public struct RGBImage: Equatable, Sendable {
+    public var width: Int
+    public var height: Int
+    /// width * height * 3 values, row-major, R G B per pixel.
+    public var pixels: [Float]
+
+    public init(width: Int, height: Int, pixels: [Float]) throws {
+        guard width > 0, height > 0 else { throw CSGISError.invalidImage("size \(width)x\(height) is empty") }
+        guard pixels.count == width * height * 3 else {
+            throw CSGISError.invalidImage("\(pixels.count) values for \(width)x\(height) RGB (expected \(width * height * 3))")
+        }
+        self.width = width
+        self.height = height
+        self.pixels = pixels
+    }
+}
+
+/// The network's outputs for one image.
+public struct SmoothingResult: Sendable {
+    /// The smoothed image, out1 + out2, not clipped (clip when quantising).
+    public var image: RGBImage
+    /// interpreter2's coarse smoothing (out1); `image` minus this is refine's correction.
+    public var coarse: RGBImage
+    /// Structure-edge logits, width * height values.
+    public var edge: [Float]
+}
+
+/// Runs a model on whole images with oneDNN.
+/// One `Smoother` must be used from one thread at a time; create one per thread.
+public final class Smoother {
+    public let model: CSGISModel
+    /// The precision in use (never `.auto`).
+    public let precision: Precision
+    /// oneDNN threads per run (0 = OpenMP's default).
+    public let threads: Int
+    private let ctx: DNNLContext
+    private let store: WeightStore
+    private var plan: InferencePlan?
+
+    /// - Parameters:
+    ///   - precision: `.auto` picks bf16 where the CPU has it natively, else fp32.
+    ///   - threads: threads for each run; 0 keeps OpenMP's default (all cores).
+    public init(model: CSGISModel, precision: Precision = .auto, threads: Int = 0) throws {
+        guard threads >= 0 else { throw CSGISError.unsupported("thread count \(threads) is negative") }
+        self.model = model
+        self.precision = try precision.resolved()
+        self.threads = threads
+        ctx = try DNNLContext()
+        var convs = model.convs
+        // interpreter2's first conv reads all of F: zero weights for the out1 channels.
+        let i2 = model.config.layers.firstIndex { $0.conv == "interpreter2.0" }!
+        let c = convs[i2], dim = model.config.dim
+        var w = [Float](repeating: 0, count: c.cout * (dim + 4) * 9)
+        for o in 0..<c.cout { for i in 0..<c.cin { for k in 0..<9 { w[(o * (dim + 4) + i) * 9 + k] = c.weights[(o * c.cin + i) * 9 + k] } } }
+        convs[i2] = FoldedConv(cin: dim + 4, cout: c.cout, dilation: 1, weights: w, bias: c.bias)
+        store = try WeightStore(convs: convs, precision: self.precision, ctx: ctx)
+    }
+
+    /// oneDNN implementations used so far (e.g. "brg:avx512_core_amx").
+    public var implementations: [String] { plan.map { Array($0.implementations).sorted() } ?? [] }
+
+    /// Smooths a whole image in one pass (memory grows with its area).
+    public func smooth(_ image: RGBImage, shouldStop: () -> Bool = { false }) throws -> SmoothingResult {
+        let plan = try plan(width: image.width, height: image.height)
+        if threads > 0 { csgis_set_threads(Int32(threads)) }
+        try image.pixels.withUnsafeBufferPointer { try plan.run($0, shouldStop: shouldStop) }
+        let n = image.width * image.height
+        let result = Array(UnsafeBufferPointer(start: plan.resultPointer, count: n * 3))
+        let coarse = Array(UnsafeBufferPointer(start: plan.out1Pointer, count: n * 3))
+        let edge = Array(UnsafeBufferPointer(start: plan.edgePointer, count: n))
+        return SmoothingResult(image: try RGBImage(width: image.width, height: image.height, pixels: result),
+                               coarse: try RGBImage(width: image.width, height: image.height, pixels: coarse), edge: edge)
+    }
+
+    private func plan(width: Int, height: Int) throws -> InferencePlan {
+        if let p = plan, p.width == width, p.height == height { return p }
+        plan = nil  // free the old buffers before allocating new ones
+        let p = try InferencePlan(width: width, height: height, config: model.config, precision: precision, store: store, ctx: ctx)
+        plan = p
+        return p
+    }
+}
