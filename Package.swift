@@ -5,13 +5,13 @@ let package = Package(
     name: "csgis",
     products: [
         .library(name: "CSGISCore", targets: ["CSGISCore"]),
-        .executable(name: "csgis-run", targets: ["csgis-run"]),
+        .executable(name: "csgis-bench", targets: ["csgis-bench"]),
     ],
     targets: [
         // oneDNN (Debian: libdnnl-dev) through a small C layer; OpenMP for its threads.
         .target(name: "CDNNL", linkerSettings: [.linkedLibrary("dnnl"), .linkedLibrary("gomp")]),
         .target(name: "CSGISCore", dependencies: ["CDNNL"]),
-        .executableTarget(name: "csgis-run", dependencies: ["CSGISCore"]),
+        .executableTarget(name: "csgis-bench", dependencies: ["CSGISCore"]),
         .testTarget(name: "CSGISCoreTests", dependencies: ["CSGISCore"], exclude: ["../Fixtures"]),
     ]
 )

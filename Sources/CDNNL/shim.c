@@ -24,7 +24,8 @@ dnnl_status_t csgis_conv_create(dnnl_engine_t engine, const csgis_conv_spec *s,
     if ((st = dnnl_primitive_attr_create(&attr))) return st;
     dnnl_post_ops_create(&po);
     if (s->relu) dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_relu, 0.0f, 0.0f);
-    if (s->sum) dnnl_post_ops_append_sum(po, 1.0f);
+    if (s->sum == 1) dnnl_post_ops_append_sum(po, 1.0f);
+    if (s->sum == 2) dnnl_post_ops_append_binary(po, dnnl_binary_add, &dst);
     dnnl_primitive_attr_set_post_ops(attr, po);
     st = dnnl_primitive_desc_create(pd, &cd, attr, engine, NULL);
     dnnl_post_ops_destroy(po);
@@ -46,10 +47,13 @@ const char *csgis_primitive_impl_name(const_dnnl_primitive_desc_t pd) {
 }
 
 dnnl_status_t csgis_conv_execute(dnnl_primitive_t prim, dnnl_stream_t stream, dnnl_memory_t src,
-                                 dnnl_memory_t weights, dnnl_memory_t bias, dnnl_memory_t dst) {
-    dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights},
-                               {DNNL_ARG_BIAS, bias}, {DNNL_ARG_DST, dst}};
-    dnnl_status_t st = dnnl_primitive_execute(prim, stream, 4, args);
+                                 dnnl_memory_t weights, dnnl_memory_t bias, dnnl_memory_t dst,
+                                 dnnl_memory_t src1) {
+    // The binary post-op's operand: post-op index 1 (after the ReLU at index 0).
+    dnnl_exec_arg_t args[5] = {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights},
+                               {DNNL_ARG_BIAS, bias}, {DNNL_ARG_DST, dst},
+                               {DNNL_ARG_ATTR_MULTIPLE_POST_OP(1) | DNNL_ARG_SRC_1, src1}};
+    dnnl_status_t st = dnnl_primitive_execute(prim, stream, src1 ? 5 : 4, args);
     return st ? st : dnnl_stream_wait(stream);
 }
 

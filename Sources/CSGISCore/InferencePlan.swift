@@ -27,7 +27,8 @@ final class InferencePlan {
     struct ConvKey: Hashable {
         var cin, cout, dilation: Int
         var src, dst: UInt32
-        var relu, sum: Bool
+        var relu: Bool
+        var residual: Int32
     }
 
     /// Bytes of activation storage a plan of this size needs.
@@ -71,11 +72,15 @@ final class InferencePlan {
                       dst dstType: dnnl_data_type_t? = nil) throws {
         let c = store.convs[layer]
         let srcT = precision.activationType, dstT = dstType ?? precision.activationType
-        let key = ConvKey(cin: c.cin, cout: c.cout, dilation: c.dilation, src: srcT.rawValue, dst: dstT.rawValue, relu: relu, sum: sum)
+        // Residual adds: the "sum" post-op where it keeps the fast kernels (fp32, and the
+        // final f32 head), the in-place "binary add" for bf16 trunk convs (AMX kernels for
+        // dilated convs in oneDNN 2.6 accept only that form).
+        let residual: Int32 = !sum ? 0 : (precision == .bf16 && dstT == precision.activationType ? 2 : 1)
+        let key = ConvKey(cin: c.cin, cout: c.cout, dilation: c.dilation, src: srcT.rawValue, dst: dstT.rawValue, relu: relu, residual: residual)
         let prim: DNNLPrimitive
         if let p = prims[key] { prim = p } else {
             var spec = csgis_conv_spec(h: Int32(height), w: Int32(width), cin: Int32(c.cin), cout: Int32(c.cout), dilation: Int32(c.dilation),
-                                       src_dt: srcT, wei_dt: precision.activationType, dst_dt: dstT, relu: relu ? 1 : 0, sum: sum ? 1 : 0)
+                                       src_dt: srcT, wei_dt: precision.activationType, dst_dt: dstT, relu: relu ? 1 : 0, sum: residual)
             var pd: dnnl_primitive_desc_t?, p: dnnl_primitive_t?
             try check(csgis_conv_create(ctx.engine, &spec, &pd, &p), "creating a \(c.cin)->\(c.cout) convolution (dilation \(c.dilation)) for \(width)x\(height)")
             prim = DNNLPrimitive(handle: p!, pd: pd!)
@@ -83,7 +88,8 @@ final class InferencePlan {
             implementations.insert(String(cString: csgis_primitive_impl_name(pd)))
         }
         let wm = try store.weights(layer, desc: csgis_conv_weights_md(prim.pd)!)
-        try check(csgis_conv_execute(prim.handle, ctx.stream, src.handle, wm.handle, store.bias[layer].handle, dst.handle), "running convolution \(layer)")
+        try check(csgis_conv_execute(prim.handle, ctx.stream, src.handle, wm.handle, store.bias[layer].handle, dst.handle,
+                                     residual == 2 ? dst.handle : nil), "running convolution \(layer)")
     }
 
     private func block(_ first: Int) throws {

@@ -12,7 +12,9 @@ typedef struct csgis_conv_spec {
     int h, w, cin, cout, dilation;
     dnnl_data_type_t src_dt, wei_dt, dst_dt; // bias is always f32
     int relu;  // fused ReLU post-op
-    int sum;   // fused "dst += result" post-op, applied after the ReLU (residual add)
+    int sum;   // residual add after the ReLU: 1 = "sum" post-op (dst += result),
+               // 2 = "binary add" post-op reading src1 (pass dst's memory for an in-place
+               // residual; oneDNN 2.6 has AMX kernels for dilated convs only with this form)
 } csgis_conv_spec;
 
 /// Creates the primitive descriptor and primitive; weights layout is left to oneDNN.
@@ -20,8 +22,10 @@ dnnl_status_t csgis_conv_create(dnnl_engine_t engine, const csgis_conv_spec *spe
                                 dnnl_primitive_desc_t *pd, dnnl_primitive_t *prim);
 const dnnl_memory_desc_t *csgis_conv_weights_md(const_dnnl_primitive_desc_t pd);
 const char *csgis_primitive_impl_name(const_dnnl_primitive_desc_t pd);
+/// `src1` is the binary post-op's operand (NULL unless spec.sum == 2).
 dnnl_status_t csgis_conv_execute(dnnl_primitive_t prim, dnnl_stream_t stream, dnnl_memory_t src,
-                                 dnnl_memory_t weights, dnnl_memory_t bias, dnnl_memory_t dst);
+                                 dnnl_memory_t weights, dnnl_memory_t bias, dnnl_memory_t dst,
+                                 dnnl_memory_t src1);
 
 /// Dense NHWC activation memory (n = 1) over caller-owned storage.
 dnnl_status_t csgis_nhwc_memory(dnnl_engine_t engine, int h, int w, int c, dnnl_data_type_t dt,

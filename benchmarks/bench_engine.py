@@ -1,0 +1,152 @@
+#!/usr/bin/env python3
+"""Side-by-side engine benchmark: csgis (Swift + oneDNN) against PyTorch and ONNX Runtime
+on the same CPU, same model, same weights, same input size, same thread count, in one run.
+
+  python3 benchmarks/bench_engine.py [--threads 2] [--sizes 512,1024] [--configs 64x12,32x6]
+                                     [--runs 2] [--json out.json]
+
+Each measurement runs in its own process (so peak RSS is that engine's alone), with one
+warm-up run and --runs timed runs; the median is reported. Weights are random (speed does
+not depend on their values), made by training/export.py random.
+Needs: swift build -c release (for .build/release/csgis-bench), torch, onnx, onnxruntime.
+"""
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "training"))
+
+REF_SCRIPT = r'''
+import json, resource, sys, time
+sys.path.insert(0, sys.argv[1])
+import torch
+from csgis.weights import load_model
+path, w, h, mode, threads, runs = sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5], int(sys.argv[6]), int(sys.argv[7])
+torch.set_num_threads(threads)
+net, meta = load_model(path)
+x = torch.rand(1, 3, h, w, generator=torch.Generator().manual_seed(0))
+times = []
+if mode.startswith("torch"):
+    net = net.to(memory_format=torch.channels_last)
+    x = x.contiguous(memory_format=torch.channels_last)
+    def run():
+        with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=mode == "torch-bf16"):
+            o1, o2, e, _ = net(x)
+            return (o1 + o2).float()
+else:
+    import onnxruntime as ort
+    onnx_path = path + ".onnx"
+    class Wrap(torch.nn.Module):
+        def __init__(s, n): super().__init__(); s.n = n
+        def forward(s, x):
+            o1, o2, e, _ = s.n(x)
+            return o1 + o2, e
+    torch.onnx.export(Wrap(net), x, onnx_path, input_names=["x"], output_names=["y", "edge"], opset_version=17, dynamo=False)
+    so = ort.SessionOptions(); so.intra_op_num_threads = threads; so.inter_op_num_threads = 1
+    sess = ort.InferenceSession(onnx_path, so, providers=["CPUExecutionProvider"])
+    xn = x.numpy()
+    def run(): return sess.run(["y"], {"x": xn})
+t = time.time(); run(); first = time.time() - t
+for _ in range(runs):
+    t = time.time(); run(); times.append(time.time() - t)
+s = sorted(times)
+print(json.dumps({"engine": mode, "first_run_s": first, "times_s": times, "median_s": s[len(s) // 2],
+                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+'''
+
+
+def run_json(cmd, env=None):
+    r = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if r.returncode != 0:
+        return {"error": (r.stderr or r.stdout).strip().splitlines()[-1:]}
+    return json.loads(r.stdout.strip().splitlines()[-1])
+
+
+def cpu_name():
+    for line in open("/proc/cpuinfo"):
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor()
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--sizes", default="512,1024")
+    p.add_argument("--configs", default="64x12,32x6")
+    p.add_argument("--runs", type=int, default=2)
+    p.add_argument("--engines", default="csgis-fp32,csgis-bf16,torch-fp32,torch-bf16,onnxruntime-fp32")
+    p.add_argument("--json")
+    a = p.parse_args()
+    bench = ROOT / ".build" / "release" / "csgis-bench"
+    if not bench.exists():
+        sys.exit("build first: swift build -c release")
+    engines = a.engines.split(",")
+    env = dict(os.environ, OMP_NUM_THREADS=str(a.threads))
+    tmp = Path(tempfile.mkdtemp(prefix="csgis-bench-"))
+    import torch
+    print(f"# {cpu_name()}, {os.cpu_count()} cores visible, {a.threads} threads; torch {torch.__version__}", flush=True)
+    results = []
+    hdr = f"{'model':7} {'size':>9} {'engine':18} {'s/run':>8} {'s/MP':>7} {'GFLOP/s':>8} {'RSS MB':>8} {'vs torch':>9}"
+    print(hdr, flush=True)
+    for cfg in a.configs.split(","):
+        dim, nb = map(int, cfg.split("x"))
+        wpath = tmp / f"random-{cfg}.safetensors"
+        subprocess.run([sys.executable, str(ROOT / "training" / "export.py"), "random", str(dim), str(nb), str(wpath)],
+                       check=True, capture_output=True)
+        flops = None
+        for size in map(int, a.sizes.split(",")):
+            mp = size * size / 1e6
+            row = {}
+            for eng in engines:
+                if eng.startswith("csgis"):
+                    r = run_json([str(bench), str(wpath), str(size), str(size), "--precision", eng.split("-")[1],
+                                  "--threads", str(a.threads), "--runs", str(a.runs)], env)
+                    flops = flops or (r.get("flops_per_pixel") if "error" not in r else None)
+                else:
+                    mode = "ort" if eng.startswith("onnx") else eng
+                    r = run_json([sys.executable, "-c", REF_SCRIPT, str(ROOT / "training"), str(wpath), str(size), str(size),
+                                  mode, str(a.threads), str(a.runs)], env)
+                r.update({"config": cfg, "size": size, "name": eng})
+                row[eng] = r
+                results.append(r)
+                if "error" in r:
+                    print(f"{cfg:7} {size:>4}x{size:<4} {eng:18} error: {r['error']}", flush=True)
+                    continue
+                from csgis.model import CSGISNet, count_params  # noqa: F401
+                fpp = 2 * 9 * sum(m.in_channels * m.out_channels for m in CSGISNet(dim, nb).modules() if isinstance(m, torch.nn.Conv2d))
+                s = r["median_s"]
+                r["s_per_mp"] = s / mp
+                r["gflops"] = fpp * size * size / s / 1e9
+                ref = row.get("torch-" + eng.split("-")[-1])
+                ratio = f"{s / ref['median_s']:.2f}x" if ref and "error" not in ref and eng.startswith("csgis") else ""
+                r["ratio_vs_torch"] = ratio
+                print(f"{cfg:7} {size:>4}x{size:<4} {eng:18} {s:8.2f} {s / mp:7.2f} {r['gflops']:8.1f} {r['peak_rss_mb']:8.0f} {ratio:>9}", flush=True)
+            # ratios for csgis rows measured before their torch reference
+            for eng in engines:
+                r = row.get(eng)
+                if r and eng.startswith("csgis") and "error" not in r:
+                    ref = row.get("torch-" + eng.split("-")[-1])
+                    if ref and "error" not in ref:
+                        r["ratio_vs_torch"] = f"{r['median_s'] / ref['median_s']:.2f}x"
+                    ort = row.get("onnxruntime-fp32")
+                    if ort and "error" not in ort:
+                        r["ratio_vs_ort"] = f"{r['median_s'] / ort['median_s']:.2f}x"
+    print("\nratios (ours / reference, lower is better):")
+    for r in results:
+        if r["name"].startswith("csgis") and "error" not in r:
+            print(f"  {r['config']:6} {r['size']:>4}  {r['name']:11} vs torch same precision {r.get('ratio_vs_torch', '-'):>6}"
+                  f"   vs onnxruntime fp32 {r.get('ratio_vs_ort', '-'):>6}   load {r['load_ms']:.0f} ms")
+    if a.json:
+        Path(a.json).write_text(json.dumps({"cpu": cpu_name(), "threads": a.threads, "torch": torch.__version__,
+                                            "results": results}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
