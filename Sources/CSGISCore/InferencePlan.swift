@@ -31,26 +31,19 @@ final class InferencePlan {
         var residual: Int32
     }
 
-    /// Bytes of activation storage a plan of this size needs.
-    static func bytes(width: Int, height: Int, dim: Int, precision: Precision) -> Int {
-        let px = width * height
-        return px * (3 + 4 * dim + 4) * precision.activationBytes + px * 7 * 4
-    }
 
-    init(width: Int, height: Int, config: ModelConfig, precision: Precision, store: WeightStore, ctx: DNNLContext) throws {
+    init(width: Int, height: Int, config: ModelConfig, precision: Precision, store: WeightStore, ctx: DNNLContext,
+         arena: Arena) throws {
+        precondition(arena.capacity >= width * height && arena.dim == config.dim && arena.precision == precision)
         self.width = width
         self.height = height
         self.config = config
         self.precision = precision
         self.store = store
         self.ctx = ctx
-        let px = width * height, ab = precision.activationBytes, dim = config.dim
+        let ab = precision.activationBytes, dim = config.dim
         let dt = precision.activationType
-        var b: [String: AlignedBuffer] = [:]
-        for (name, bytes) in [("inp", px * 3 * ab), ("a", px * dim * ab), ("t1", px * dim * ab), ("t2", px * dim * ab),
-                              ("f", px * (dim + 4) * ab), ("edge", px * 4), ("out1", px * 12), ("result", px * 12)] {
-            b[name] = try AlignedBuffer(bytes: bytes)
-        }
+        let b = arena.buffers
         buffers = b
         let h = Int32(height), w = Int32(width), e = ctx.engine
         func nhwc(_ n: String, _ c: Int, _ t: dnnl_data_type_t) throws -> DNNLMemory {
@@ -134,6 +127,32 @@ final class InferencePlan {
     var resultPointer: UnsafePointer<Float> { UnsafePointer(buffers["result"]!.raw.assumingMemoryBound(to: Float.self)) }
     var out1Pointer: UnsafePointer<Float> { UnsafePointer(buffers["out1"]!.raw.assumingMemoryBound(to: Float.self)) }
     var edgePointer: UnsafePointer<Float> { UnsafePointer(buffers["edge"]!.raw.assumingMemoryBound(to: Float.self)) }
+}
+
+/// Activation storage for images of up to `capacity` pixels, shared by the plans of
+/// every tile shape (a plan only lays memory descriptors over it).
+final class Arena {
+    let capacity: Int, dim: Int
+    let precision: Precision
+    let buffers: [String: AlignedBuffer]
+
+    /// Bytes of activation storage per pixel.
+    static func bytesPerPixel(dim: Int, precision: Precision) -> Int {
+        (3 + 4 * dim + 4) * precision.activationBytes + 7 * 4
+    }
+
+    init(capacity: Int, dim: Int, precision: Precision) throws {
+        self.capacity = capacity
+        self.dim = dim
+        self.precision = precision
+        let px = capacity, ab = precision.activationBytes
+        var b: [String: AlignedBuffer] = [:]
+        for (name, bytes) in [("inp", px * 3 * ab), ("a", px * dim * ab), ("t1", px * dim * ab), ("t2", px * dim * ab),
+                              ("f", px * (dim + 4) * ab), ("edge", px * 4), ("out1", px * 12), ("result", px * 12)] {
+            b[name] = try AlignedBuffer(bytes: bytes)
+        }
+        buffers = b
+    }
 }
 
 /// float -> bf16 with round-to-nearest-even (NaN kept quiet).

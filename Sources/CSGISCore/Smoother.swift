@@ -39,7 +39,11 @@ public final class Smoother {
     public let threads: Int
     private let ctx: DNNLContext
     private let store: WeightStore
-    private var plan: InferencePlan?
+    private var arena: Arena?
+    private var plans: [Int: InferencePlan] = [:]  // by width << 32 | height
+    private var planOrder: [Int] = []
+    /// Plans (primitives and descriptors, no image buffers) kept for reuse.
+    static let planCacheSize = 16
 
     /// - Parameters:
     ///   - precision: `.auto` picks bf16 where the CPU has it natively, else fp32.
@@ -61,7 +65,7 @@ public final class Smoother {
     }
 
     /// oneDNN implementations used so far (e.g. "brg:avx512_core_amx").
-    public var implementations: [String] { plan.map { Array($0.implementations).sorted() } ?? [] }
+    public var implementations: [String] { Array(plans.values.reduce(into: Set<String>()) { $0.formUnion($1.implementations) }).sorted() }
 
     /// Smooths a whole image in one pass (memory grows with its area).
     public func smooth(_ image: RGBImage, shouldStop: () -> Bool = { false }) throws -> SmoothingResult {
@@ -76,11 +80,34 @@ public final class Smoother {
                                coarse: try RGBImage(width: image.width, height: image.height, pixels: coarse), edge: edge)
     }
 
-    private func plan(width: Int, height: Int) throws -> InferencePlan {
-        if let p = plan, p.width == width, p.height == height { return p }
-        plan = nil  // free the old buffers before allocating new ones
-        let p = try InferencePlan(width: width, height: height, config: model.config, precision: precision, store: store, ctx: ctx)
-        plan = p
+    /// Makes room for images of up to `pixels` pixels now, so later runs allocate nothing.
+    func reserve(pixels: Int) throws {
+        if let a = arena, a.capacity >= pixels { return }
+        plans = [:]; planOrder = []; arena = nil  // free the old arena first
+        arena = try Arena(capacity: pixels, dim: model.config.dim, precision: precision)
+    }
+
+    /// Bytes of activation storage for an image of `pixels` pixels.
+    public static func activationBytes(pixels: Int, dim: Int, precision: Precision) -> Int {
+        pixels * Arena.bytesPerPixel(dim: dim, precision: precision)
+    }
+
+    func plan(width: Int, height: Int) throws -> InferencePlan {
+        let key = width << 32 | height
+        if let p = plans[key] { return p }
+        try reserve(pixels: width * height)
+        if planOrder.count >= Smoother.planCacheSize { plans[planOrder.removeFirst()] = nil }
+        let p = try InferencePlan(width: width, height: height, config: model.config, precision: precision, store: store, ctx: ctx, arena: arena!)
+        plans[key] = p
+        planOrder.append(key)
+        return p
+    }
+
+    /// Runs one tile: `pixels` (RGB HWC, width x height); returns the plan holding the outputs.
+    func runTile(_ pixels: UnsafeBufferPointer<Float>, width: Int, height: Int, shouldStop: () -> Bool) throws -> InferencePlan {
+        let p = try plan(width: width, height: height)
+        if threads > 0 { csgis_set_threads(Int32(threads)) }
+        try p.run(pixels, shouldStop: shouldStop)
         return p
     }
 }

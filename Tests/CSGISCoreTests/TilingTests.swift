@@ -1,0 +1,110 @@
+import XCTest
+@testable import CSGISCore
+
+/// Tiled inference must equal one whole-image pass, at every tile size and thread count
+/// (in the manner of libvips's threading test).
+final class TilingTests: XCTestCase {
+    /// A textured test image of any size, made from the fixture input by mirroring.
+    func image(width: Int, height: Int) throws -> RGBImage {
+        let ref = try Fixtures.reference("random-64x12").input
+        var px = [Float](repeating: 0, count: width * height * 3)
+        for y in 0..<height { for x in 0..<width {
+            let sx = (x / ref.width) % 2 == 0 ? x % ref.width : ref.width - 1 - x % ref.width
+            let sy = (y / ref.height) % 2 == 0 ? y % ref.height : ref.height - 1 - y % ref.height
+            for c in 0..<3 { px[(y * width + x) * 3 + c] = ref.pixels[(sy * ref.width + sx) * 3 + c] + Float(x % 7) * 0.01 }
+        } }
+        return try RGBImage(width: width, height: height, pixels: px)
+    }
+
+    func quantize(_ p: [Float], levels: Float) -> [UInt16] { p.map { UInt16((min(max($0, 0), 1) * levels).rounded()) } }
+
+    func compare(model name: String, width: Int, height: Int, tiles: [Int], threads: [Int], precision: Precision) throws {
+        let model = try CSGISModel(contentsOf: Fixtures.path(name))
+        let img = try image(width: width, height: height)
+        let whole = try Smoother(model: model, precision: precision, threads: 1).smooth(img).image.pixels
+        for t in tiles { for n in threads {
+            let tiled = try TiledSmoother(model: model, precision: precision, threads: n, tileSize: t)
+            let g = try tiled.geometry(width: width, height: height)
+            let out = try tiled.smooth(img).pixels
+            let d = maxAbsDiff(out, whole)
+            XCTAssertLessThanOrEqual(d, 1e-5, "\(name) \(precision) tile \(t) threads \(n): max abs diff \(d)")
+            XCTAssertEqual(quantize(out, levels: 255), quantize(whole, levels: 255), "8-bit output differs: tile \(t) threads \(n)")
+            XCTAssertEqual(quantize(out, levels: 65535), quantize(whole, levels: 65535), "16-bit output differs: tile \(t) threads \(n)")
+            if t < width { XCTAssertGreaterThan(g.tilesAcross * g.tilesDown, 1) }
+        } }
+    }
+
+    func testTinyModelTilesEqualWholeImage() throws {
+        // radius 69: tiles of 32 to 2048 on a 300x170 image, 1 to 8 threads (8 oversubscribes
+        // these 2-core machines, so it runs at one tile size only)
+        try compare(model: "tiny-4x1.safetensors", width: 300, height: 170, tiles: [32, 64, 100, 2048], threads: [1, 2], precision: .fp32)
+        try compare(model: "tiny-4x1.safetensors", width: 300, height: 170, tiles: [100], threads: [8], precision: .fp32)
+    }
+
+    func testPaperSizedModelTilesEqualWholeImage() throws {
+        try compare(model: "random-64x12.safetensors", width: 290, height: 150, tiles: [64, 128], threads: [2], precision: .fp32)
+    }
+
+    func testBF16TilesEqualWholeImage() throws {
+        guard CPUInfo.hasNativeBF16 else { throw XCTSkip("no native bf16") }
+        try compare(model: "random-64x12.safetensors", width: 290, height: 150, tiles: [100], threads: [1, 2], precision: .bf16)
+    }
+
+    func testHaloIsTheReceptiveRadius() throws {
+        let m = try CSGISModel(contentsOf: Fixtures.path("tiny-4x1.safetensors"))
+        XCTAssertEqual(try TiledSmoother(model: m, tileSize: 32).geometry(width: 500, height: 500).halo, 69)
+        // Too little context must break exactness: shows the comparison above can fail.
+        let img = try image(width: 120, height: 90)
+        let whole = try Smoother(model: m, precision: .fp32).smooth(img).image.pixels
+        let cut = try Smoother(model: m, precision: .fp32).smooth(try RGBImage(width: 60 + 3, height: 90,
+            pixels: (0..<90).flatMap { y in Array(img.pixels[(y * 120) * 3..<(y * 120 + 63) * 3]) })).image.pixels
+        var d: Float = 0
+        for y in 0..<90 { for x in 0..<60 { for c in 0..<3 { d = max(d, abs(cut[(y * 63 + x) * 3 + c] - whole[(y * 120 + x) * 3 + c])) } } }
+        XCTAssertGreaterThan(d, 1e-5, "a 3 px halo (< 69) should change the result")
+    }
+
+    func testBudgetTooSmallNamesTheMinimum() throws {
+        let m = try CSGISModel(contentsOf: Fixtures.path("random-64x12.safetensors"))
+        let t = try TiledSmoother(model: m, precision: .fp32, memoryBudget: 1 << 20)
+        XCTAssertThrowsError(try t.geometry(width: 4000, height: 3000)) { e in
+            let s = "\(e)"
+            XCTAssertTrue(s.contains("too small") && s.contains("at least"), s)
+        }
+    }
+
+    func testSchedulerKeepsOverheadLowAtDefaultBudget() throws {
+        let m = try CSGISModel(contentsOf: Fixtures.repo.appendingPathComponent("models/csgis-base.safetensors").path)
+        let g = try TileGeometry.choose(width: 2048, height: 2048, model: m.config, precision: .fp32, budget: TileGeometry.defaultBudget)
+        XCTAssertLessThanOrEqual(g.overhead, 1.35)
+        let small = try TileGeometry.choose(width: 2048, height: 2048, model: m.config, precision: .fp32, budget: 256 << 20)
+        XCTAssertLessThanOrEqual(small.estimatedBytes, 256 << 20)
+        XCTAssertGreaterThan(small.tilesAcross * small.tilesDown, 1)
+    }
+
+    func testStrengthZeroIsIdentityAndStrengthBlends() throws {
+        let m = try CSGISModel(contentsOf: Fixtures.path("tiny-4x1.safetensors"))
+        let img = try image(width: 50, height: 40)
+        let t = try TiledSmoother(model: m, precision: .fp32)
+        XCTAssertEqual(try t.smooth(img, strength: 0).pixels, img.pixels)
+        let full = try t.smooth(img).pixels, half = try t.smooth(img, strength: 0.5).pixels
+        for i in stride(from: 0, to: full.count, by: 97) {
+            XCTAssertEqual(half[i], img.pixels[i] + 0.5 * (full[i] - img.pixels[i]), accuracy: 1e-6)
+        }
+        XCTAssertThrowsError(try t.smooth(img, strength: 1.5))
+    }
+
+    func testProgressAndCancellation() throws {
+        let m = try CSGISModel(contentsOf: Fixtures.path("tiny-4x1.safetensors"))
+        let img = try image(width: 200, height: 120)
+        let t = try TiledSmoother(model: m, precision: .fp32, tileSize: 50)
+        var fractions: [Double] = []
+        _ = try t.smooth(img, progress: { fractions.append($0.fraction); return true })
+        XCTAssertEqual(fractions.count, 12)
+        XCTAssertEqual(fractions.last!, 1, accuracy: 1e-9)
+        XCTAssertEqual(fractions, fractions.sorted())
+        var calls = 0
+        XCTAssertThrowsError(try t.smooth(img, progress: { _ in calls += 1; return calls < 3 })) { XCTAssertEqual($0 as? CSGISError, .cancelled) }
+        XCTAssertEqual(calls, 3)
+        XCTAssertThrowsError(try t.smooth(img, shouldStop: { true })) { XCTAssertEqual($0 as? CSGISError, .cancelled) }
+    }
+}
