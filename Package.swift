@@ -5,13 +5,24 @@ let package = Package(
     name: "csgis",
     products: [
         .library(name: "CSGISCore", targets: ["CSGISCore"]),
+        .executable(name: "csgis-smooth", targets: ["csgis-smooth"]),
         .executable(name: "csgis-bench", targets: ["csgis-bench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     ],
     targets: [
         // oneDNN (Debian: libdnnl-dev) through a small C layer; OpenMP for its threads.
         .target(name: "CDNNL", linkerSettings: [.linkedLibrary("dnnl"), .linkedLibrary("gomp")]),
         .target(name: "CSGISCore", dependencies: ["CDNNL"]),
+        // libpng (Debian: libpng-dev) through a small C layer that contains its longjmp errors.
+        .target(name: "CPNG", linkerSettings: [.linkedLibrary("png16")]),
+        .target(name: "CSGISImageIO", dependencies: ["CPNG"]),
+        .executableTarget(name: "csgis-smooth", dependencies: ["CSGISCore", "CSGISImageIO",
+                                                               .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "csgis-bench", dependencies: ["CSGISCore"]),
-        .testTarget(name: "CSGISCoreTests", dependencies: ["CSGISCore"], exclude: ["../Fixtures"]),
+        .testTarget(name: "CSGISCoreTests", dependencies: ["CSGISCore"]),
+        .testTarget(name: "CSGISImageIOTests", dependencies: ["CSGISImageIO"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["CSGISCore", "CSGISImageIO"]),
     ]
 )

@@ -11,8 +11,8 @@ public protocol RowSink: AnyObject {
     func writeRows(_ count: Int, from buffer: UnsafePointer<Float>) throws
 }
 
-/// Progress of a run: the fraction of the work done and an estimate of the time left.
-public struct Progress: Sendable {
+/// SmoothingProgress of a run: the fraction of the work done and an estimate of the time left.
+public struct SmoothingProgress: Sendable {
     public var fraction: Double
     public var elapsed: TimeInterval
     public var remaining: TimeInterval?
@@ -59,7 +59,7 @@ public final class TiledSmoother {
     ///   - shouldStop: polled between layers for prompt cancellation.
     /// - Throws: `CSGISError.cancelled` when cancelled; the sink then has only whole bands.
     public func run(width: Int, height: Int, source: RowSource, sink: RowSink, strength: Float = 1,
-                    progress: ((Progress) -> Bool)? = nil, shouldStop: @escaping () -> Bool = { false }) throws {
+                    progress: ((SmoothingProgress) -> Bool)? = nil, shouldStop: @escaping () -> Bool = { false }) throws {
         guard strength >= 0, strength <= 1 else { throw CSGISError.unsupported("strength \(strength) is outside 0...1") }
         let g = try geometry(width: width, height: height)
         let rowFloats = width * 3
@@ -129,7 +129,7 @@ public final class TiledSmoother {
                 tilesDone += 1
                 if let progress {
                     let f = done / totalWork, el = Date().timeIntervalSince(start)
-                    let p = Progress(fraction: f, elapsed: el, remaining: f > 0 ? el * (1 - f) / f : nil, tilesDone: tilesDone, tiles: tiles)
+                    let p = SmoothingProgress(fraction: f, elapsed: el, remaining: f > 0 ? el * (1 - f) / f : nil, tilesDone: tilesDone, tiles: tiles)
                     if !progress(p) { throw CSGISError.cancelled }
                 }
             }
@@ -138,7 +138,7 @@ public final class TiledSmoother {
     }
 
     /// Smooths an in-memory image (tiled within the budget); nothing is returned if cancelled.
-    public func smooth(_ image: RGBImage, strength: Float = 1, progress: ((Progress) -> Bool)? = nil,
+    public func smooth(_ image: RGBImage, strength: Float = 1, progress: ((SmoothingProgress) -> Bool)? = nil,
                        shouldStop: @escaping () -> Bool = { false }) throws -> RGBImage {
         let src = BufferSource(image), sink = BufferSink(width: image.width, height: image.height)
         try run(width: image.width, height: image.height, source: src, sink: sink, strength: strength,

@@ -1,0 +1,104 @@
+import Foundation
+
+/// Buffered reading from a file descriptor (a file or a pipe such as stdin).
+public final class ByteReader {
+    private let fd: Int32
+    private var buf: [UInt8]
+    private var pos = 0, end = 0
+    public private(set) var consumed = 0  // bytes handed out so far
+    private let closeOnDeinit: Bool
+
+    public init(fd: Int32, closeOnDeinit: Bool = false, bufferSize: Int = 1 << 16) {
+        self.fd = fd
+        self.closeOnDeinit = closeOnDeinit
+        buf = [UInt8](repeating: 0, count: bufferSize)
+    }
+
+    deinit { if closeOnDeinit { close(fd) } }
+
+    private func fill() throws -> Bool {
+        pos = 0
+        end = 0
+        while true {
+            let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw ImageError.io("read failed: \(String(cString: strerror(errno)))")
+            }
+            end = n
+            return n > 0
+        }
+    }
+
+    /// The next byte, or nil at the end of the input.
+    public func next() throws -> UInt8? {
+        if pos == end, !(try fill()) { return nil }
+        consumed += 1
+        defer { pos += 1 }
+        return buf[pos]
+    }
+
+    /// Fills `count` bytes or throws `truncated(what)` with the number actually read.
+    public func readExactly(_ count: Int, into p: UnsafeMutableRawPointer, what: String) throws {
+        var got = 0
+        while got < count {
+            if pos == end, !(try fill()) { throw ImageError.truncated("\(what): expected \(count) more bytes, got \(got)") }
+            let n = min(count - got, end - pos)
+            buf.withUnsafeBytes { (p + got).copyMemory(from: $0.baseAddress! + pos, byteCount: n) }
+            pos += n
+            got += n
+            consumed += n
+        }
+    }
+
+    /// Everything left (for whole-file formats such as PNG).
+    public func readAll(limit: Int) throws -> [UInt8] {
+        var out = [UInt8](buf[pos..<end])
+        pos = end
+        while try fill() {
+            out.append(contentsOf: buf[0..<end])
+            pos = end
+            if out.count > limit { throw ImageError.tooLarge("input is over \(limit) bytes") }
+        }
+        consumed += out.count
+        return out
+    }
+}
+
+/// Writes everything or throws (retrying short writes and EINTR).
+public func writeAll(fd: Int32, _ p: UnsafeRawPointer, _ count: Int) throws {
+    var done = 0
+    while done < count {
+        let n = write(fd, p + done, count - done)
+        if n < 0 {
+            if errno == EINTR { continue }
+            throw ImageError.io("write failed: \(String(cString: strerror(errno)))")
+        }
+        done += n
+    }
+}
+
+/// Errors of the image codecs: each names the problem for a one-line message.
+public enum ImageError: Error, CustomStringConvertible, Equatable {
+    case empty
+    case badMagic(String)
+    case badHeader(String)
+    case unsupported(String)
+    case truncated(String)
+    case tooLarge(String)
+    case corrupt(String)
+    case io(String)
+
+    public var description: String {
+        switch self {
+        case .empty: return "empty input: no image data"
+        case let .badMagic(m): return "not a supported image (PAM, PGM, PPM or PNG): \(m)"
+        case let .badHeader(m): return "bad image header: \(m)"
+        case let .unsupported(m): return "unsupported image: \(m)"
+        case let .truncated(m): return "truncated image data: \(m)"
+        case let .tooLarge(m): return "image too large: \(m)"
+        case let .corrupt(m): return "corrupt image: \(m)"
+        case let .io(m): return m
+        }
+    }
+}

@@ -1,0 +1,75 @@
+import ArgumentParser
+import CSGISCore
+import CSGISImageIO
+import Foundation
+
+struct CSGISSmooth: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "csgis-smooth",
+        abstract: "Structure-preserving image smoothing (CSGIS-Net) as a stdin/stdout filter.",
+        discussion: """
+        Reads PAM, PGM/PPM (P2, P3, P5, P6) or PNG and writes the same format unless --format or the output \
+        file's extension says otherwise. Grey stays grey, alpha passes through unchanged, 16-bit keeps 16 bits.
+        Example: magick in.jpg pam:- | csgis-smooth | magick pam:- out.png
+        """,
+        version: "csgis-smooth \(CSGISVersion.string)")
+
+    @Argument(help: "Input image, or - for stdin.") var input: String = "-"
+    @Argument(help: "Output image, or - for stdout (files are written atomically).") var output: String = "-"
+    @Option(help: "Model: a .safetensors path or a name (base, lite).") var model: String?
+    @Option(help: "Smoothing strength 0...1 (0 returns the input exactly).") var strength: Double = 1
+    @Option(help: "Arithmetic: auto, fp32 or bf16.") var precision: String = "auto"
+    @Option(help: "Threads (0 = all cores).") var threads: Int = 0
+    @Option(help: "Memory budget, e.g. 512M or 4G (default: half of available memory).") var memory: String?
+    @Option(help: "Force square tiles of this size (pixels).") var tile: Int?
+    @Option(help: "Output format: pam, pnm, png (default: like the input).") var format: String?
+    @Flag(help: "No progress on stderr.") var quiet = false
+
+    func validate() throws {
+        guard (0...1).contains(strength) else { throw ValidationError("--strength must be in 0...1") }
+        guard Precision(rawValue: precision) != nil else { throw ValidationError("--precision must be auto, fp32 or bf16") }
+        guard threads >= 0 else { throw ValidationError("--threads must be 0 or more") }
+        if let tile { guard tile >= 1 else { throw ValidationError("--tile must be at least 1") } }
+        if let memory { guard parseBytes(memory) != nil else { throw ValidationError("--memory '\(memory)' is not a size such as 512M or 4G") } }
+        if let format { guard ["pam", "pnm", "ppm", "pgm", "png"].contains(format.lowercased()) else { throw ValidationError("--format must be pam, pnm or png") } }
+    }
+
+    func run() throws {
+        do {
+            try Job(options: self).run()
+        } catch let e as ImageError {
+            throw Failure(message: "\(input == "-" ? "stdin" : input): \(e)")
+        } catch let e as CSGISError {
+            throw Failure(message: "\(e)")
+        } catch let e as CLIError {
+            throw Failure(message: e.description)
+        }
+    }
+}
+
+/// A one-line error and exit status 1.
+struct Failure: Error, CustomStringConvertible {
+    let message: String
+    var description: String { message }
+}
+
+func parseBytes(_ s: String) -> Int? {
+    let t = s.trimmingCharacters(in: .whitespaces).uppercased()
+    let units: [(String, Int)] = [("GB", 1 << 30), ("G", 1 << 30), ("MB", 1 << 20), ("M", 1 << 20), ("KB", 1 << 10), ("K", 1 << 10), ("B", 1)]
+    for (u, m) in units where t.hasSuffix(u) {
+        guard let v = Double(t.dropLast(u.count)), v > 0 else { return nil }
+        return Int(v * Double(m))
+    }
+    guard let v = Int(t), v > 0 else { return nil }
+    return v
+}
+
+do {
+    var command = try CSGISSmooth.parseAsRoot()
+    try command.run()
+} catch let f as Failure {
+    FileHandle.standardError.write("csgis-smooth: \(f.message)\n".data(using: .utf8)!)
+    exit(1)
+} catch {
+    CSGISSmooth.exit(withError: error)
+}

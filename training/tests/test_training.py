@@ -1,0 +1,93 @@
+"""Small tests of training/: run where PyTorch is installed (scripts/test.sh)."""
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+HERE = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(HERE))
+from csgis import losses, weights  # noqa: E402
+from csgis.model import CSGISNet, count_params, randomize_, receptive_radius  # noqa: E402
+from csgis.synth import NUM_CLASSES, make_batch  # noqa: E402
+
+
+def test_paper_configuration_matches_the_documented_facts():
+    assert count_params(CSGISNet(64, 12)) == 2_528_519
+    assert count_params(CSGISNet(32, 6)) == 469_959
+    assert receptive_radius(12) == 135
+
+
+def test_receptive_radius_is_sufficient():
+    """Nothing beyond the radius reaches an output pixel (what exact tiling relies on);
+    nearby pixels do (the test can fail)."""
+    net = randomize_(CSGISNet(4, 1), 3).eval().double()
+    r = receptive_radius(1)
+    x = torch.rand(1, 3, 2 * r + 9, 2 * r + 9, dtype=torch.float64)
+    c = r + 4
+    with torch.no_grad():
+        a = net(x)
+    for off, matters in ((r + 1, False), (5, True)):
+        for dy, dx in ((0, off), (off, 0), (-off, 0), (0, -off)):
+            y = x.clone()
+            y[0, :, c + dy, c + dx] += 1
+            with torch.no_grad():
+                b = net(y)
+            same = torch.equal((a[0] + a[1])[0, :, c, c], (b[0] + b[1])[0, :, c, c]) and torch.equal(a[2][0, :, c, c], b[2][0, :, c, c])
+            assert same != matters, (off, dy, dx)
+
+
+def test_weights_roundtrip(tmp_path):
+    net = randomize_(CSGISNet(4, 1), 5)
+    st = weights.state_for_export(net.state_dict())
+    weights.save(tmp_path / "m.safetensors", st, 4, 1, "RGB", "test")
+    back, meta = weights.load(tmp_path / "m.safetensors")
+    assert meta["dim"] == "4" and meta["num_block"] == "1" and meta["channel_order"] == "RGB"
+    assert set(back) == set(st)
+    for k in st:
+        assert torch.equal(back[k], st[k])
+
+
+def test_official_checkpoint_is_marked_bgr(tmp_path):
+    net = randomize_(CSGISNet(4, 2), 6)
+    torch.save({"net": net.state_dict(), "epoch": 3}, tmp_path / "official.pth")
+    out = tmp_path / "conv.safetensors"
+    subprocess.run([sys.executable, str(HERE / "export.py"), "official", str(tmp_path / "official.pth"), str(out)], check=True)
+    _, meta = weights.load(out)
+    assert meta["channel_order"] == "BGR" and meta["dim"] == "4" and meta["num_block"] == "2"
+
+
+def test_synthetic_batch():
+    tex = torch.rand(4, 1, 144, 144)
+    b = make_batch(tex, 2, 64, torch.Generator().manual_seed(0), "cpu")
+    assert b["input"].shape == b["gt"].shape == b["over"].shape == (2, 3, 64, 64)
+    assert 0 <= b["input"].min() and b["input"].max() <= 1
+    assert set(b["edge"].unique().tolist()) <= {0.0, 1.0}
+    assert b["cls"].max() < NUM_CLASSES
+    assert (b["input"] - b["gt"]).abs().mean() > 0.005  # texture was added
+
+
+def test_mssim_is_four_for_identical_images():
+    x = torch.rand(1, 3, 64, 64)
+    assert abs(float(losses.mssim(x, x)) - 4) < 1e-4
+
+
+def test_training_step_and_resume(tmp_path):
+    cmd = [sys.executable, str(HERE / "train.py"), "--dim", "4", "--blocks", "1", "--out", str(tmp_path / "run"),
+           "--steps", "2", "--batch", "2", "--crop", "32", "--device", "cpu", "--log-every", "1"]
+    subprocess.run(cmd, check=True, capture_output=True)
+    r = subprocess.run(cmd[:-4] + ["--steps", "3", "--resume", "--device", "cpu", "--log-every", "1"], check=True, capture_output=True, text=True)
+    assert "resumed at step 2" in r.stdout
+
+
+def test_committed_fixtures_are_reproducible(tmp_path):
+    """The reference outputs in Tests/Fixtures come from this model code."""
+    io, _ = weights.load(HERE.parent / "Tests" / "Fixtures" / "tiny-4x1-io.safetensors")
+    net, _ = weights.load_model(HERE.parent / "Tests" / "Fixtures" / "tiny-4x1.safetensors")
+    x = io["input"].permute(2, 0, 1)[None].double()
+    with torch.no_grad():
+        o1, o2, e, _ = net.double()(x)
+    assert torch.allclose(o1[0].permute(1, 2, 0).float(), io["out1"], atol=1e-6)
+    assert torch.allclose(e[0].permute(1, 2, 0).float(), io["edge"], atol=1e-6)
