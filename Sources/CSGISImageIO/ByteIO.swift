@@ -14,11 +14,20 @@ public final class ByteReader {
         buf = [UInt8](repeating: 0, count: bufferSize)
     }
 
+    /// Reads from memory (for tests and embedders).
+    public init(bytes: [UInt8]) {
+        fd = -1
+        closeOnDeinit = false
+        buf = bytes
+        end = bytes.count
+    }
+
     deinit { if closeOnDeinit { close(fd) } }
 
     private func fill() throws -> Bool {
         pos = 0
         end = 0
+        if fd < 0 { return false }
         while true {
             let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
             if n < 0 {

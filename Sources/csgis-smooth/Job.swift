@@ -30,13 +30,9 @@ struct Job {
         let nr = try NetpbmReader(input: reader, magic: (b0, b1))
         let h = nr.header
         let target = outFormat ?? h.format
-        if h.dataBytes <= Job.wholeImageBytes || target == .png {
-            var samples = [UInt16](repeating: 0, count: h.width * h.height * h.channels)
-            try samples.withUnsafeMutableBufferPointer { p in
-                for y in 0..<h.height { try nr.readRow(into: p.baseAddress! + y * h.width * h.channels) }
-            }
-            try processWhole(SampleImage(width: h.width, height: h.height, channels: h.channels, maxval: h.maxval,
-                                         samples: samples, format: h.format), format: target)
+        let threshold = ProcessInfo.processInfo.environment["CSGIS_STREAM_THRESHOLD"].flatMap { Int($0) } ?? Job.wholeImageBytes
+        if h.dataBytes <= threshold || target == .png {
+            try processWhole(try ImageFile.readRest(nr), format: target)
         } else {
             try processStream(nr, format: target)
         }
@@ -92,18 +88,10 @@ struct Job {
             try t.run(width: img.width, height: img.height, source: source, sink: sink, strength: Float(options.strength), progress: progress)
             result.samples = out
         }
+        let bytes = try ImageFile.encode(result, as: formatFor(format, input: img.format))  // fails before output exists
         let output = try Output(path: options.output)
         do {
-            if format == .png {
-                try PNGCodec.encode(result).withUnsafeBytes { try output.write($0) }
-            } else {
-                let f = formatFor(format, input: img.format)
-                let w = try NetpbmWriter(format: f, width: img.width, height: img.height, channels: img.channels, maxval: img.maxval,
-                                         emit: { try output.write($0) })
-                try result.samples.withUnsafeBufferPointer { p in
-                    for yy in 0..<img.height { try w.writeRow(p.baseAddress! + yy * img.width * img.channels) }
-                }
-            }
+            try bytes.withUnsafeBytes { try output.write($0) }
             try output.commit()
         } catch {
             output.abandon()

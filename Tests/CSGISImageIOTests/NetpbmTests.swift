@@ -1,0 +1,133 @@
+import XCTest
+@testable import CSGISImageIO
+
+func read(_ bytes: [UInt8]) throws -> SampleImage { try ImageFile.read(ByteReader(bytes: bytes)) }
+func read(_ s: String, data: [UInt8] = []) throws -> SampleImage { try read(Array(s.utf8) + data) }
+
+func sample(width: Int, height: Int, channels: Int, maxval: Int, format: ImageFormat, seed: Int = 1) -> SampleImage {
+    var g = seed
+    let s = (0..<(width * height * channels)).map { _ -> UInt16 in g = (g &* 1103515245 &+ 12345) & 0x7fffffff; return UInt16(g % (maxval + 1)) }
+    return SampleImage(width: width, height: height, channels: channels, maxval: maxval, samples: s, format: format)
+}
+
+final class NetpbmTests: XCTestCase {
+    func testPAMEveryTupleTypeRoundTrips() throws {
+        for (c, t) in [(1, "GRAYSCALE"), (2, "GRAYSCALE_ALPHA"), (3, "RGB"), (4, "RGB_ALPHA")] {
+            for m in [255, 65535, 1023] {
+                let img = sample(width: 7, height: 5, channels: c, maxval: m, format: .pam(tupleType: t))
+                let bytes = try ImageFile.encode(img)
+                XCTAssertTrue(String(decoding: bytes.prefix(80), as: UTF8.self).contains("TUPLTYPE \(t)"))
+                XCTAssertEqual(try read(bytes), img, "\(t) maxval \(m)")
+            }
+        }
+    }
+
+    func testPNMBinaryAndASCIIRoundTrip() throws {
+        for magic in ["P2", "P3", "P5", "P6"] {
+            for m in [255, 65535, 7] {
+                let c = magic == "P2" || magic == "P5" ? 1 : 3
+                let img = sample(width: 9, height: 4, channels: c, maxval: m, format: .pnm(magic: magic))
+                XCTAssertEqual(try read(try ImageFile.encode(img)), img, "\(magic) maxval \(m)")
+            }
+        }
+    }
+
+    func testHeaderCommentsAndWhitespace() throws {
+        let img = try read("P5\n# a comment\n3 # width\n 2\n255\n", data: [1, 2, 3, 4, 5, 6])
+        XCTAssertEqual(img.width, 3); XCTAssertEqual(img.height, 2); XCTAssertEqual(img.samples, [1, 2, 3, 4, 5, 6])
+        let pam = try read("P7\n# c\nWIDTH 2\nHEIGHT 1\nDEPTH 1\nMAXVAL 255\nENDHDR\n", data: [9, 8])
+        XCTAssertEqual(pam.samples, [9, 8])
+        XCTAssertEqual(try read("P2 2 1 10 3 # c\n 10").samples, [3, 10])
+    }
+
+    func assertFails(_ bytes: [UInt8], _ words: [String], file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertThrowsError(try read(bytes), file: file, line: line) { e in
+            guard let ie = e as? ImageError else { return XCTFail("\(e)", file: file, line: line) }
+            for w in words { XCTAssertTrue(ie.description.contains(w), "'\(ie)' lacks '\(w)'", file: file, line: line) }
+            XCTAssertFalse(ie.description.contains("\n"), "one line", file: file, line: line)
+        }
+    }
+    func assertFails(_ s: String, data: [UInt8] = [], _ words: [String], file: StaticString = #filePath, line: UInt = #line) {
+        assertFails(Array(s.utf8) + data, words, file: file, line: line)
+    }
+
+    func testBadInputsGiveClearErrors() {
+        assertFails([], ["empty"])
+        assertFails("P", ["1 byte"])
+        assertFails("GIF89a", ["not a supported image"])
+        assertFails("P9\n", ["not a supported image"])
+        assertFails("P4\n1 1\n", ["PBM"])
+        assertFails("P6\n1000000 1000000\n255\n", ["too large", "1000000x1000000"])
+        assertFails("P6\n10 10\n0\n", ["maxval 0"])
+        assertFails("P6\n10 10\n70000\n", ["maxval 70000"])
+        assertFails("P6\n0 10\n255\n", ["no pixels"])
+        assertFails("P6\nabc 10\n255\n", ["not a number"])
+        assertFails("P6\n99999999999999999999 1\n255\n", ["not a number"])
+        assertFails("P6\n4 4\n255\n", data: [1, 2, 3], ["truncated", "row 1 of 4"])
+        assertFails("P5\n2 2\n100\n", data: [1, 200, 3, 4], ["exceeds maxval 100"])
+        assertFails("P2\n2 1\n100\n5 x", ["unexpected character"])
+        assertFails("P2\n2 1\n100\n5", ["truncated"])
+        assertFails("P7\nWIDTH 2\nHEIGHT 1\nDEPTH 3\nMAXVAL 255\n", ["ENDHDR"])
+        assertFails("P7\nWIDTH 2\nDEPTH 3\nMAXVAL 255\nENDHDR\n", ["HEIGHT"])
+        assertFails("P7\nWIDTH 2\nHEIGHT 1\nDEPTH 5\nMAXVAL 255\nENDHDR\n", ["depth 5"])
+    }
+
+    func testPNMCannotHoldAlpha() {
+        let img = sample(width: 2, height: 2, channels: 4, maxval: 255, format: .pam(tupleType: "RGB_ALPHA"))
+        XCTAssertThrowsError(try ImageFile.encode(img, as: .pnm(magic: "P6"))) { XCTAssertTrue("\($0)".contains("PAM or PNG")) }
+    }
+}
+
+final class PNGTests: XCTestCase {
+    func testRoundTripEveryLayout() throws {
+        for c in 1...4 { for m in [255, 65535] {
+            let img = sample(width: 11, height: 6, channels: c, maxval: m, format: .png)
+            let back = try read(try PNGCodec.encode(img))
+            XCTAssertEqual(back, img, "channels \(c) maxval \(m)")
+        } }
+    }
+
+    func testBrokenPNGs() throws {
+        let good = try PNGCodec.encode(sample(width: 20, height: 20, channels: 3, maxval: 255, format: .png))
+        var crc = good
+        crc[good.count - 20] ^= 0xff  // inside the IDAT data: CRC mismatch
+        XCTAssertThrowsError(try read(crc)) { XCTAssertTrue("\($0)".contains("PNG"), "\($0)") }
+        XCTAssertThrowsError(try read(Array(good.prefix(good.count / 2)))) { XCTAssertTrue("\($0)".contains("PNG"), "\($0)") }
+        var sig = good
+        sig[1] = UInt8(ascii: "Q")
+        XCTAssertThrowsError(try read(sig))
+        var hdr = good
+        hdr[16...19] = [0x7f, 0xff, 0xff, 0xff]  // width 2^31-1
+        XCTAssertThrowsError(try read(hdr))
+    }
+}
+
+/// A seeded mutator over a small corpus (Tests/Fixtures/corpus): no input may crash a parser.
+final class ParserFuzzTests: XCTestCase {
+    func corpus() throws -> [[UInt8]] {
+        let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Fixtures/corpus")
+        let files = try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted()
+        XCTAssertGreaterThanOrEqual(files.count, 6)
+        return try files.map { Array(try Data(contentsOf: dir.appendingPathComponent($0))) }
+    }
+
+    func testMutationsNeverCrash() throws {
+        var rng = UInt64(20221011)
+        func next() -> Int { rng = rng &* 6364136223846793005 &+ 1442695040888963407; return Int(rng >> 33) }
+        var decoded = 0, rejected = 0
+        for seed in try corpus() {
+            for _ in 0..<400 {
+                var d = seed
+                switch next() % 4 {
+                case 0: for _ in 0..<(1 + next() % 4) where !d.isEmpty { d[next() % d.count] = UInt8(next() & 0xff) }
+                case 1: d = Array(d.prefix(next() % (d.count + 1)))
+                case 2: if !d.isEmpty { let i = next() % d.count; d.insert(contentsOf: Array(repeating: UInt8(next() & 0xff), count: 1 + next() % 8), at: i) }
+                default: if d.count > 1 { let i = next() % (d.count - 1); d.remove(at: i) }
+                }
+                do { _ = try read(d); decoded += 1 } catch is ImageError { rejected += 1 }
+            }
+        }
+        XCTAssertGreaterThan(rejected, 0)
+        XCTAssertGreaterThan(decoded, 0)
+    }
+}

@@ -1,0 +1,161 @@
+import CSGISCore
+import CSGISImageIO
+import Foundation
+import XCTest
+
+/// The real csgis-smooth binary in real pipelines (ImageMagick, GraphicsMagick, netpbm).
+final class FilterEndToEndTests: XCTestCase {
+    var dir: URL!
+    override func setUpWithError() throws { dir = try Harness.tempDir() }
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
+    let m = "--model '\(Harness.tinyModel)' --quiet"
+
+    func alpha(_ img: SampleImage) -> [UInt16] {
+        guard img.hasAlpha else { return [] }
+        return stride(from: img.channels - 1, to: img.samples.count, by: img.channels).map { img.samples[$0] }
+    }
+
+    /// Checks a filter output against the library's in-memory result for the same input.
+    func checkAgainstLibrary(input: SampleImage, output: SampleImage, _ label: String) throws {
+        XCTAssertEqual(output.width, input.width, label)
+        XCTAssertEqual(output.channels, input.channels, "\(label): channels")
+        XCTAssertEqual(output.maxval, input.maxval, "\(label): depth")
+        XCTAssertEqual(alpha(output), alpha(input), "\(label): alpha must pass through")
+        XCTAssertEqual(output.samples, try Harness.library(input).samples, "\(label): filter differs from library")
+        XCTAssertNotEqual(output.samples, input.samples, "\(label): nothing was smoothed")
+    }
+
+    func testImageMagickChainAllEightLayouts() throws {
+        for c in Harness.cases {
+            let png = try Harness.makeInput(c, in: dir)
+            let pam = try Harness.sh("convert '\(png.path)' pam:-")
+            let input = try Harness.decode(pam.stdout)
+            let r = try Harness.sh("convert '\(png.path)' pam:- | \"$CSGIS\" \(m) | tee '\(dir.path)/\(c.name).out.pam' | convert pam:- '\(dir.path)/\(c.name).out.png'")
+            XCTAssertEqual(r.status, 0, "\(c.name): \(r.stderr)")
+            try checkAgainstLibrary(input: input, output: try Harness.decode(file: dir.appendingPathComponent("\(c.name).out.pam")), "IM \(c.name)")
+            let final = try Harness.decode(file: dir.appendingPathComponent("\(c.name).out.png"))
+            XCTAssertEqual(final.maxval, c.maxval, "\(c.name): PNG depth")
+            XCTAssertEqual(final.hasAlpha, c.channels % 2 == 0, "\(c.name): PNG alpha")
+        }
+    }
+
+    func testGraphicsMagickChainAllEightLayouts() throws {
+        for c in Harness.cases {
+            let png = try Harness.makeInput(c, in: dir)
+            let input = try Harness.decode(try Harness.sh("gm convert '\(png.path)' pam:-").stdout)
+            XCTAssertEqual(input.channels, c.channels, "gm keeps \(c.name)'s channels")
+            let r = try Harness.sh("gm convert '\(png.path)' pam:- | \"$CSGIS\" \(m) | tee '\(dir.path)/o.pam' | gm convert pam:- '\(dir.path)/o.png'")
+            XCTAssertEqual(r.status, 0, "\(c.name): \(r.stderr)")
+            try checkAgainstLibrary(input: input, output: try Harness.decode(file: dir.appendingPathComponent("o.pam")), "GM \(c.name)")
+        }
+    }
+
+    func testNetpbmChainAllEightLayouts() throws {
+        for c in Harness.cases {
+            let png = try Harness.makeInput(c, in: dir)
+            let tool = c.channels % 2 == 0 ? "pngtopam -alphapam" : "pngtopam"
+            let input = try Harness.decode(try Harness.sh("\(tool) '\(png.path)'").stdout)
+            let r = try Harness.sh("\(tool) '\(png.path)' | \"$CSGIS\" \(m) | tee '\(dir.path)/o.pnm' | pamtopng > '\(dir.path)/o.png'")
+            XCTAssertEqual(r.status, 0, "\(c.name): \(r.stderr)")
+            try checkAgainstLibrary(input: input, output: try Harness.decode(file: dir.appendingPathComponent("o.pnm")), "netpbm \(c.name)")
+            XCTAssertEqual(try Harness.decode(file: dir.appendingPathComponent("o.png")).channels, input.channels)
+        }
+    }
+
+    func testPNGFilesDirectlyIncludingPaletteAndInterlaced() throws {
+        let src = try Harness.makeInput(Harness.cases[7], in: dir)
+        for (name, opts) in [("palette", "-colors 16 PNG8:"), ("interlaced", "-interlace PNG PNG24:"), ("rgba16", "PNG64:")] {
+            let f = dir.appendingPathComponent("\(name).png")
+            XCTAssertEqual(try Harness.sh("convert '\(src.path)' \(opts.split(separator: " ").dropLast().joined(separator: " ")) \(opts.split(separator: " ").last!)'\(f.path)'").status, 0)
+            let out = dir.appendingPathComponent("\(name)-out.png")
+            let r = try Harness.sh("\"$CSGIS\" \(m) '\(f.path)' '\(out.path)'")
+            XCTAssertEqual(r.status, 0, "\(name): \(r.stderr)")
+            let input = try Harness.decode(file: f), output = try Harness.decode(file: out)
+            try checkAgainstLibrary(input: input, output: output, "png \(name)")
+        }
+    }
+
+    func testGreyStaysGrey() throws {
+        let png = try Harness.makeInput(Harness.cases[1], in: dir)
+        let r = try Harness.sh("gm convert '\(png.path)' pam:- | \"$CSGIS\" \(m)")
+        XCTAssertEqual(r.status, 0, r.stderr)
+        XCTAssertTrue(String(decoding: r.stdout.prefix(80), as: UTF8.self).contains("TUPLTYPE GRAYSCALE"))
+    }
+
+    func testStrengthZeroIsBitExactAndStrengthIsMonotone() throws {
+        for c in [Harness.cases[3], Harness.cases[7]] {
+            let png = try Harness.makeInput(c, in: dir)
+            let pam = try Harness.sh("convert '\(png.path)' pam:-").stdout
+            let r = try Harness.sh("\"$CSGIS\" \(m) --strength 0", stdin: pam)
+            XCTAssertEqual(r.status, 0, r.stderr)
+            XCTAssertEqual(try Harness.decode(r.stdout).samples, try Harness.decode(pam).samples)
+            let input = try Harness.decode(pam)
+            var last = -1.0
+            for s in ["0.25", "0.5", "1"] {
+                let o = try Harness.decode(try Harness.sh("\"$CSGIS\" \(m) --strength \(s)", stdin: pam).stdout)
+                let dist = zip(o.samples, input.samples).reduce(0.0) { $0 + abs(Double($1.0) - Double($1.1)) }
+                XCTAssertGreaterThan(dist, last, "strength \(s)")
+                last = dist
+            }
+        }
+    }
+
+    func testStreamingEqualsWholeImage() throws {
+        let png = try Harness.makeInput(Harness.cases[6], in: dir, size: "300x200")
+        let pam = try Harness.sh("convert '\(png.path)' pam:-").stdout
+        let whole = try Harness.sh("\"$CSGIS\" \(m)", stdin: pam)
+        let streamed = try Harness.sh("\"$CSGIS\" \(m) --memory 12M", stdin: pam, env: ["CSGIS_STREAM_THRESHOLD": "0"])
+        XCTAssertEqual(whole.status, 0, whole.stderr)
+        XCTAssertEqual(streamed.status, 0, streamed.stderr)
+        XCTAssertEqual(streamed.stdout, whole.stdout)
+    }
+
+    func testBadInputsFailCleanly() throws {
+        let cases: [(String, [UInt8], String)] = [
+            ("empty", [], "empty input"),
+            ("wrong magic", Array("GIF89a....".utf8), "not a supported image"),
+            ("truncated", Array("P6\n10 10\n255\n".utf8) + [1, 2, 3], "truncated"),
+            ("absurd size", Array("P6\n1000000 1000000\n255\n".utf8), "too large"),
+            ("maxval 0", Array("P6\n10 10\n0\n".utf8), "maxval 0"),
+            ("depth 7", Array("P7\nWIDTH 2\nHEIGHT 2\nDEPTH 7\nMAXVAL 255\nENDHDR\n".utf8), "depth 7"),
+            ("broken png", [0x89] + Array("PNG\r\n\u{1a}\n".utf8) + [0, 0, 0, 13] + Array("IHDR".utf8) + [0, 0, 0, 5, 0, 0, 0, 5, 8, 2, 0, 0, 0, 1, 2, 3, 4], "PNG"),
+        ]
+        for (name, bytes, phrase) in cases {
+            let r = try Harness.sh("\"$CSGIS\" \(m)", stdin: Data(bytes))
+            XCTAssertEqual(r.status, 1, name)
+            XCTAssertEqual(r.stdout.count, 0, "\(name): nothing on stdout")
+            XCTAssertTrue(r.stderr.contains(phrase), "\(name): \(r.stderr)")
+            XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, "\(name): one line: \(r.stderr)")
+        }
+        let r = try Harness.sh("\"$CSGIS\" --model /nonexistent.safetensors", stdin: Data("P6\n1 1\n255\nabc".utf8))
+        XCTAssertEqual(r.status, 1)
+        XCTAssertTrue(r.stderr.contains("no such file"), r.stderr)
+        let b = try Harness.sh("\"$CSGIS\" \(m) --memory 1M", stdin: Data("P6\n2000 2000\n255\n".utf8) + Data(count: 12_000_000))
+        XCTAssertEqual(b.status, 1)
+        XCTAssertTrue(b.stderr.contains("at least"), b.stderr)
+        XCTAssertEqual(b.stdout.count, 0)
+    }
+
+    func testOutputFilesAreAtomic() throws {
+        let target = dir.appendingPathComponent("out.ppm")
+        try Data("keep me".utf8).write(to: target)
+        let r = try Harness.sh("\"$CSGIS\" \(m) - '\(target.path)'", stdin: Data("P6\n10 10\n255\nxx".utf8))
+        XCTAssertEqual(r.status, 1)
+        XCTAssertEqual(try String(contentsOf: target, encoding: .utf8), "keep me")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path), ["out.ppm"], "no temporary file left")
+        let ok = try Harness.sh("\"$CSGIS\" \(m) - '\(target.path)'", stdin: Data("P6\n2 1\n255\nabcdef".utf8))
+        XCTAssertEqual(ok.status, 0, ok.stderr)
+        XCTAssertEqual(try Harness.decode(file: target).width, 2)
+    }
+
+    func testHelpAndVersion() throws {
+        let h = try Harness.sh("\"$CSGIS\" --help")
+        XCTAssertEqual(h.status, 0)
+        XCTAssertTrue(String(decoding: h.stdout, as: UTF8.self).contains("USAGE: csgis-smooth"))
+        let v = try Harness.sh("\"$CSGIS\" --version")
+        XCTAssertEqual(String(decoding: v.stdout, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines), "csgis-smooth \(CSGISVersion.string)")
+        let bad = try Harness.sh("\"$CSGIS\" --strength 2")
+        XCTAssertNotEqual(bad.status, 0)
+        XCTAssertTrue(bad.stderr.contains("strength"), bad.stderr)
+    }
+}
