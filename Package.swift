@@ -5,6 +5,8 @@ let package = Package(
     name: "csgis",
     products: [
         .library(name: "CSGISCore", targets: ["CSGISCore"]),
+        // libcsgis.so: the C ABI (header: Sources/CSGISCHeader/include/csgis.h)
+        .library(name: "csgis", type: .dynamic, targets: ["CSGISCAPI"]),
         .executable(name: "csgis-smooth", targets: ["csgis-smooth"]),
         .executable(name: "csgis-bench", targets: ["csgis-bench"]),
     ],
@@ -15,6 +17,8 @@ let package = Package(
         // oneDNN (Debian: libdnnl-dev) through a small C layer; OpenMP for its threads.
         .target(name: "CDNNL", linkerSettings: [.linkedLibrary("dnnl"), .linkedLibrary("gomp")]),
         .target(name: "CSGISCore", dependencies: ["CDNNL"]),
+        .target(name: "CSGISCHeader"),
+        .target(name: "CSGISCAPI", dependencies: ["CSGISCore", "CSGISCHeader"]),
         // libpng (Debian: libpng-dev) through a small C layer that contains its longjmp errors.
         .target(name: "CPNG", linkerSettings: [.linkedLibrary("png16")]),
         .target(name: "CSGISImageIO", dependencies: ["CPNG"]),

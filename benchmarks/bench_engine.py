@@ -23,7 +23,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "training"))
 
 REF_SCRIPT = r'''
-import json, resource, sys, time
+import json, sys, time
+def peak_rss_mb():
+    # VmHWM, not ru_maxrss: ru_maxrss survives exec and would count the parent's memory
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
 sys.path.insert(0, sys.argv[1])
 import torch
 from csgis.weights import load_model
@@ -57,14 +62,16 @@ for _ in range(runs):
     t = time.time(); run(); times.append(time.time() - t)
 s = sorted(times)
 print(json.dumps({"engine": mode, "first_run_s": first, "times_s": times, "median_s": s[len(s) // 2],
-                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                  "peak_rss_mb": peak_rss_mb()}))
 '''
 
 
 def run_json(cmd, env=None):
     r = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if r.returncode != 0:
-        return {"error": (r.stderr or r.stdout).strip().splitlines()[-1:]}
+        why = "killed (out of memory?)" if r.returncode in (-9, 137) else f"exit {r.returncode}"
+        lines = [l for l in (r.stderr or r.stdout).strip().splitlines() if "Warning" not in l]
+        return {"error": f"{why}: {lines[-1] if lines else ''}"}
     return json.loads(r.stdout.strip().splitlines()[-1])
 
 

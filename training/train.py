@@ -86,11 +86,16 @@ def main():
     p.add_argument("--amp", default="bf16", choices=["bf16", "none"])
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--resume", action="store_true")
+    p.add_argument("--init", help="start from this checkpoint's weights (fresh optimiser and schedule)")
+    p.add_argument("--clip-grad", type=float, default=0, help="clip the gradient norm (0 = off)")
+    p.add_argument("--threads", type=int, default=0, help="CPU threads (0 = default)")
     p.add_argument("--log-every", type=int, default=100)
     p.add_argument("--ckpt-every", type=int, default=1000)
     a = p.parse_args()
 
     torch.manual_seed(a.seed)
+    if a.threads:
+        torch.set_num_threads(a.threads)
     dev = torch.device(a.device)
     amp_dtype = torch.bfloat16 if a.amp == "bf16" else None
     out = Path(a.out)
@@ -109,6 +114,10 @@ def main():
         model.load_state_dict(ck["trainer"]); opt.load_state_dict(ck["opt"])
         step, elapsed = ck["step"], ck["elapsed"]
         print(f"resumed at step {step}, {elapsed:.0f} s")
+    if a.init and not (a.resume and ck_path.exists()):
+        ck = torch.load(a.init, map_location=dev, weights_only=False)
+        model.load_state_dict(ck["trainer"])
+        print(f"initialised from {a.init} ({ck.get('step', '?')} steps)")
     g = torch.Generator(device=dev).manual_seed(a.seed * 1000003 + step)
     log = open(out / "log.txt", "a")
     config = {k: (None if v == float("inf") else v) for k, v in vars(a).items()}
@@ -153,6 +162,8 @@ def main():
         loss = sum(terms.values())
         opt.zero_grad(set_to_none=True)
         loss.backward()
+        if a.clip_grad > 0:
+            torch.nn.utils.clip_grad_norm_(model.parameters(), a.clip_grad)
         opt.step()
         step += 1
         if step % a.log_every == 0 or step == 1:

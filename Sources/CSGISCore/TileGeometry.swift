@@ -85,7 +85,8 @@ public struct TileGeometry: Equatable, Sendable {
 
     /// Half of the memory the system reports available (MemAvailable), or 2 GiB if unknown.
     public static var defaultBudget: Int {
-        if let s = try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8),
+        // procfs files report size 0: read as a stream
+        if let h = FileHandle(forReadingAtPath: "/proc/meminfo"), case let s = String(decoding: h.readDataToEndOfFile(), as: UTF8.self),
            let line = s.split(separator: "\n").first(where: { $0.hasPrefix("MemAvailable:") }),
            let kb = Int(line.split(separator: " ").dropFirst().first ?? "") {
             return kb * 1024 / 2

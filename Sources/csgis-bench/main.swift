@@ -18,9 +18,72 @@ func option(_ name: String) -> String? {
 let precision = Precision(rawValue: option("--precision") ?? "auto") ?? .auto
 let threads = Int(option("--threads") ?? "0") ?? 0
 let runs = Int(option("--runs") ?? "3") ?? 3
+// --tiled BYTES: stream a procedural image through TiledSmoother under that budget instead.
+let tiledBudget = option("--tiled").flatMap { Int($0) }
+let forcedTile = option("--tile").flatMap { Int($0) }
+// --dry: with --tiled, print the chosen geometry without running.
+let dry = args.contains("--dry")
+args.removeAll { $0 == "--dry" }
 guard args.count == 3, let w = Int(args[1]), let h = Int(args[2]) else {
     fail("usage: csgis-bench MODEL WIDTH HEIGHT [--precision P] [--threads N] [--runs N]")
 }
+/// A procedural textured image, generated row by row (no image is ever held whole).
+final class PatternSource: RowSource {
+    let width: Int
+    var y = 0
+    init(width: Int) { self.width = width }
+    func readRows(_ count: Int, into buffer: UnsafeMutablePointer<Float>) throws {
+        for r in 0..<count {
+            let yy = Float(y + r)
+            for x in 0..<width { for c in 0..<3 {
+                buffer[(r * width + x) * 3 + c] = 0.5 + 0.3 * sin(Float(x) * 0.05 + Float(c)) * cos(yy * 0.07) + 0.1 * sin(Float(x) * yy * 0.37)
+            } }
+        }
+        y += count
+    }
+}
+final class NullSink: RowSink {
+    var rows = 0
+    func writeRows(_ count: Int, from buffer: UnsafePointer<Float>) throws { rows += count }
+}
+
+/// Peak resident memory of this process image (VmHWM). Not getrusage's ru_maxrss: that
+/// survives exec and so would count the launching process's memory (Python with PyTorch).
+func peakRSSMB() -> Double {
+    guard let s = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+          let line = s.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+          let kb = Double(line.split(separator: " ").dropFirst().first ?? "") else { return -1 }
+    return kb / 1024
+}
+
+if let budget = tiledBudget {
+    do {
+        let model = try CSGISModel(contentsOf: args[0])
+        let t = try TiledSmoother(model: model, precision: precision, threads: threads, memoryBudget: budget, tileSize: forcedTile)
+        let g = try t.geometry(width: w, height: h)
+        if dry {
+            print("{\"tile_w\":\(g.tileWidth),\"tile_h\":\(g.tileHeight),\"tiles\":\(g.tilesAcross * g.tilesDown),\"overhead\":\(g.overhead),\"estimated_mb\":\(Double(g.estimatedBytes) / 1_048_576),\"budget_mb\":\(Double(budget) / 1_048_576)}")
+            exit(0)
+        }
+        let rssBefore = peakRSSMB()
+        let sink = NullSink()
+        let t0 = Date()
+        try t.run(width: w, height: h, source: PatternSource(width: w), sink: sink)
+        let s = Date().timeIntervalSince(t0)
+        let out: [String: Any] = [
+            "engine": "csgis-tiled", "precision": t.precision.rawValue, "width": w, "height": h, "megapixels": Double(w * h) / 1e6,
+            "dim": model.config.dim, "num_block": model.config.numBlock, "budget_mb": Double(budget) / 1_048_576,
+            "tile_w": g.tileWidth, "tile_h": g.tileHeight, "tiles": g.tilesAcross * g.tilesDown, "halo": g.halo,
+            "overhead": g.overhead, "estimated_mb": Double(g.estimatedBytes) / 1_048_576, "seconds": s,
+            "s_per_mp": s / (Double(w * h) / 1e6), "peak_rss_mb": peakRSSMB(), "rss_before_run_mb": rssBefore, "rows_out": sink.rows,
+        ]
+        print(String(decoding: try JSONSerialization.data(withJSONObject: out, options: [.sortedKeys]), as: UTF8.self))
+        exit(0)
+    } catch {
+        fail("\(error)")
+    }
+}
+
 do {
     let t0 = Date()
     let model = try CSGISModel(contentsOf: args[0])
@@ -41,15 +104,13 @@ do {
         _ = try smoother.smooth(image)
         times.append(Date().timeIntervalSince(t))
     }
-    var ru = rusage()
-    getrusage(RUSAGE_SELF.rawValue, &ru)
     let sorted = times.sorted()
     let median = sorted.isEmpty ? first : sorted[sorted.count / 2]
     let out: [String: Any] = [
         "engine": "csgis", "precision": smoother.precision.rawValue, "width": w, "height": h,
         "dim": model.config.dim, "num_block": model.config.numBlock, "threads": threads == 0 ? CPUInfo.defaultThreads : threads,
         "load_ms": loadMs, "first_run_s": first, "times_s": times, "median_s": median,
-        "peak_rss_mb": Double(ru.ru_maxrss) / 1024, "isa": CPUInfo.isaName, "impls": smoother.implementations,
+        "peak_rss_mb": peakRSSMB(), "isa": CPUInfo.isaName, "impls": smoother.implementations,
     ]
     let data = try JSONSerialization.data(withJSONObject: out, options: [.sortedKeys])
     print(String(decoding: data, as: UTF8.self))

@@ -108,3 +108,12 @@ final class TilingTests: XCTestCase {
         XCTAssertThrowsError(try t.smooth(img, shouldStop: { true })) { XCTAssertEqual($0 as? CSGISError, .cancelled) }
     }
 }
+
+final class DefaultBudgetTests: XCTestCase {
+    func testDefaultBudgetIsHalfOfAvailableMemory() throws {
+        let text = String(decoding: FileHandle(forReadingAtPath: "/proc/meminfo")!.readDataToEndOfFile(), as: UTF8.self)
+        let kb = Int(text.split(separator: "\n").first { $0.hasPrefix("MemAvailable:") }!.split(separator: " ")[1])!
+        // MemAvailable moves a little between the two reads
+        XCTAssertEqual(Double(TileGeometry.defaultBudget), Double(kb * 1024 / 2), accuracy: Double(kb * 1024) * 0.05)
+    }
+}

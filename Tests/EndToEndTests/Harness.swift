@@ -20,6 +20,8 @@ enum Harness {
         return repo.appendingPathComponent(".build/debug/csgis-smooth").path
     }
 
+    static var binDir: String { URL(fileURLWithPath: binary).deletingLastPathComponent().path }
+
     struct Result { var status: Int32; var stdout: Data; var stderr: String }
 
     @discardableResult

@@ -7,6 +7,9 @@
 #include <oneapi/dnnl/dnnl.h>
 #include <stddef.h>
 
+// Internal to libcsgis and the tools: not exported from the shared library.
+#define CSGIS_INTERNAL __attribute__((visibility("hidden")))
+
 /// One 3x3, stride-1, zero-padded ("same") convolution on an NHWC image of h x w.
 typedef struct csgis_conv_spec {
     int h, w, cin, cout, dilation;
@@ -18,42 +21,42 @@ typedef struct csgis_conv_spec {
 } csgis_conv_spec;
 
 /// Creates the primitive descriptor and primitive; weights layout is left to oneDNN.
-dnnl_status_t csgis_conv_create(dnnl_engine_t engine, const csgis_conv_spec *spec,
+CSGIS_INTERNAL dnnl_status_t csgis_conv_create(dnnl_engine_t engine, const csgis_conv_spec *spec,
                                 dnnl_primitive_desc_t *pd, dnnl_primitive_t *prim);
-const dnnl_memory_desc_t *csgis_conv_weights_md(const_dnnl_primitive_desc_t pd);
-const char *csgis_primitive_impl_name(const_dnnl_primitive_desc_t pd);
+CSGIS_INTERNAL const dnnl_memory_desc_t *csgis_conv_weights_md(const_dnnl_primitive_desc_t pd);
+CSGIS_INTERNAL const char *csgis_primitive_impl_name(const_dnnl_primitive_desc_t pd);
 /// `src1` is the binary post-op's operand (NULL unless spec.sum == 2).
-dnnl_status_t csgis_conv_execute(dnnl_primitive_t prim, dnnl_stream_t stream, dnnl_memory_t src,
+CSGIS_INTERNAL dnnl_status_t csgis_conv_execute(dnnl_primitive_t prim, dnnl_stream_t stream, dnnl_memory_t src,
                                  dnnl_memory_t weights, dnnl_memory_t bias, dnnl_memory_t dst,
                                  dnnl_memory_t src1);
 
 /// Dense NHWC activation memory (n = 1) over caller-owned storage.
-dnnl_status_t csgis_nhwc_memory(dnnl_engine_t engine, int h, int w, int c, dnnl_data_type_t dt,
+CSGIS_INTERNAL dnnl_status_t csgis_nhwc_memory(dnnl_engine_t engine, int h, int w, int c, dnnl_data_type_t dt,
                                 void *handle, dnnl_memory_t *mem);
 /// A channel slice of an NHWC buffer with `ctotal` channels: `handle` points at the slice's
 /// first channel of pixel 0; `c` channels are viewed with a pixel stride of `ctotal`.
-dnnl_status_t csgis_nhwc_slice_memory(dnnl_engine_t engine, int h, int w, int c, int ctotal,
+CSGIS_INTERNAL dnnl_status_t csgis_nhwc_slice_memory(dnnl_engine_t engine, int h, int w, int c, int ctotal,
                                       dnnl_data_type_t dt, void *handle, dnnl_memory_t *mem);
 /// PyTorch-layout (OIHW) 3x3 weights over caller-owned storage.
-dnnl_status_t csgis_oihw_memory(dnnl_engine_t engine, int cout, int cin, dnnl_data_type_t dt,
+CSGIS_INTERNAL dnnl_status_t csgis_oihw_memory(dnnl_engine_t engine, int cout, int cin, dnnl_data_type_t dt,
                                 void *handle, dnnl_memory_t *mem);
-dnnl_status_t csgis_vector_memory(dnnl_engine_t engine, int n, dnnl_data_type_t dt, void *handle,
+CSGIS_INTERNAL dnnl_status_t csgis_vector_memory(dnnl_engine_t engine, int n, dnnl_data_type_t dt, void *handle,
                                   dnnl_memory_t *mem);
 /// Memory owned by oneDNN for the given descriptor.
-dnnl_status_t csgis_owned_memory(dnnl_engine_t engine, const dnnl_memory_desc_t *md, dnnl_memory_t *mem);
+CSGIS_INTERNAL dnnl_status_t csgis_owned_memory(dnnl_engine_t engine, const dnnl_memory_desc_t *md, dnnl_memory_t *mem);
 
 /// A reorder (layout and/or type conversion) from src's descriptor to dst's.
-dnnl_status_t csgis_reorder_create(dnnl_engine_t engine, dnnl_memory_t src, dnnl_memory_t dst,
+CSGIS_INTERNAL dnnl_status_t csgis_reorder_create(dnnl_engine_t engine, dnnl_memory_t src, dnnl_memory_t dst,
                                    dnnl_primitive_t *prim);
-dnnl_status_t csgis_reorder_execute(dnnl_primitive_t prim, dnnl_stream_t stream, dnnl_memory_t src,
+CSGIS_INTERNAL dnnl_status_t csgis_reorder_execute(dnnl_primitive_t prim, dnnl_stream_t stream, dnnl_memory_t src,
                                     dnnl_memory_t dst);
 
 /// OpenMP threads used by oneDNN calls made from the calling thread.
-void csgis_set_threads(int n);
-int csgis_max_threads(void);
+CSGIS_INTERNAL void csgis_set_threads(int n);
+CSGIS_INTERNAL int csgis_max_threads(void);
 /// 1 when the CPU has native bf16 dot products (AVX512-BF16 or AMX), else 0.
-int csgis_cpu_has_bf16(void);
+CSGIS_INTERNAL int csgis_cpu_has_bf16(void);
 /// oneDNN's name for the instruction set it dispatches to.
-const char *csgis_cpu_isa_name(void);
+CSGIS_INTERNAL const char *csgis_cpu_isa_name(void);
 
 #endif

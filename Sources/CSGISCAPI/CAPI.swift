@@ -1,0 +1,302 @@
+import CSGISCHeader
+import CSGISCore
+import Foundation
+
+// The C ABI of libcsgis (see Sources/CSGISCHeader/include/csgis.h). Swift names differ from
+// the C symbols so they do not collide with the imported declarations.
+
+// MARK: errors
+
+private let errorKey: pthread_key_t = {
+    var k = pthread_key_t()
+    pthread_key_create(&k) { free($0) }
+    return k
+}()
+
+private func setError(_ message: String) {
+    if let old = pthread_getspecific(errorKey) { free(old) }
+    pthread_setspecific(errorKey, strdup(message))
+}
+
+private func fail(_ status: csgis_status, _ message: String) -> csgis_status {
+    setError(message)
+    return status
+}
+
+private func status(for error: Error) -> csgis_status {
+    let m = "\(error)"
+    switch error as? CSGISError {
+    case .cannotRead?: return fail(CSGIS_ERR_IO, m)
+    case .invalidWeights?: return fail(CSGIS_ERR_INVALID_MODEL, m)
+    case .invalidImage?: return fail(CSGIS_ERR_INVALID_ARGUMENT, m)
+    case .unsupported?: return fail(CSGIS_ERR_UNSUPPORTED, m)
+    case .outOfMemory?: return fail(CSGIS_ERR_OUT_OF_MEMORY, m)
+    case .cancelled?: return fail(CSGIS_ERR_CANCELLED, m)
+    case .backend?: return fail(CSGIS_ERR_INTERNAL, m)
+    case nil: return error is CallbackFailure ? fail(CSGIS_ERR_CALLBACK, m) : fail(CSGIS_ERR_INTERNAL, m)
+    }
+}
+
+private struct CallbackFailure: Error, CustomStringConvertible {
+    var description: String
+}
+
+@_cdecl("csgis_last_error")
+public func cLastError() -> UnsafePointer<CChar> {
+    if let p = pthread_getspecific(errorKey) { return UnsafePointer(p.assumingMemoryBound(to: CChar.self)) }
+    return UnsafePointer(emptyString)
+}
+private let emptyString: UnsafeMutablePointer<CChar> = strdup("")!
+private let versionString: UnsafeMutablePointer<CChar> = strdup(CSGISVersion.string)!
+
+@_cdecl("csgis_version")
+public func cVersion() -> UnsafePointer<CChar> { UnsafePointer(versionString) }
+
+// MARK: models
+
+/// Where PREFIX/share/csgis/models is, found from this library's own location.
+private func installedModelPath() -> String {
+    if let env = ProcessInfo.processInfo.environment["CSGIS_MODEL"] { return env }
+    // This library's own file, from the process's memory map.
+    // (procfs files report size 0, so read them as a stream)
+    if let h = FileHandle(forReadingAtPath: "/proc/self/maps"), case let maps = String(decoding: h.readDataToEndOfFile(), as: UTF8.self),
+       let line = maps.split(separator: "\n").first(where: { $0.hasSuffix("/libcsgis.so") || $0.contains("/libcsgis.so.") }),
+       let slash = line.firstIndex(of: "/") {
+        let lib = URL(fileURLWithPath: String(line[slash...])).resolvingSymlinksInPath().deletingLastPathComponent()
+        return lib.appendingPathComponent("../share/csgis/models/csgis-base.safetensors").standardized.path
+    }
+    return "/usr/local/share/csgis/models/csgis-base.safetensors"
+}
+
+@_cdecl("csgis_model_load")
+public func cModelLoad(_ path: UnsafePointer<CChar>?, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> csgis_status {
+    guard let out else { return fail(CSGIS_ERR_INVALID_ARGUMENT, "csgis_model_load: out is NULL") }
+    out.pointee = nil
+    do {
+        let model = try CSGISModel(contentsOf: path.map { String(cString: $0) } ?? installedModelPath())
+        out.pointee = OpaquePointer(Unmanaged.passRetained(model).toOpaque())
+        return CSGIS_OK
+    } catch { return status(for: error) }
+}
+
+@_cdecl("csgis_model_free")
+public func cModelFree(_ model: OpaquePointer?) {
+    guard let model else { return }
+    Unmanaged<CSGISModel>.fromOpaque(UnsafeRawPointer(model)).release()
+}
+
+private func modelFrom(_ p: OpaquePointer?) -> CSGISModel? {
+    p.map { Unmanaged<CSGISModel>.fromOpaque(UnsafeRawPointer($0)).takeUnretainedValue() }
+}
+
+@_cdecl("csgis_model_get_info")
+public func cModelGetInfo(_ model: OpaquePointer?, _ info: UnsafeMutablePointer<csgis_model_info>?) -> csgis_status {
+    guard let m = modelFrom(model), let info else { return fail(CSGIS_ERR_INVALID_ARGUMENT, "csgis_model_get_info: NULL argument") }
+    info.pointee = csgis_model_info(dim: Int32(m.config.dim), num_block: Int32(m.config.numBlock),
+                                    receptive_radius: Int32(m.config.receptiveRadius), parameters: Int64(m.config.parameterCount))
+    return CSGIS_OK
+}
+
+// MARK: options and images
+
+@_cdecl("csgis_default_options")
+public func cDefaultOptions() -> csgis_options {
+    csgis_options(strength: 1, precision: CSGIS_PRECISION_AUTO, threads: 0, memory_budget: 0, tile_size: 0,
+                  progress: nil, progress_user_data: nil, cancel: nil)
+}
+
+/// A validated image layout.
+struct Layout {
+    let width: Int, height: Int, channels: Int, alpha: Int
+    let type: csgis_sample_type
+    let stride: Int
+    var bytesPerSample: Int { type == CSGIS_U8 ? 1 : type == CSGIS_U16 ? 2 : 4 }
+    var colorIndices: [Int] { (0..<channels).filter { $0 != alpha } }
+
+    init(_ d: csgis_image, _ what: String) throws {
+        width = Int(d.width); height = Int(d.height); channels = Int(d.channels); alpha = Int(d.alpha_channel)
+        type = d.type
+        guard width > 0, height > 0 else { throw CSGISError.invalidImage("\(what): size \(width)x\(height) is empty") }
+        guard (1...4).contains(channels) else { throw CSGISError.invalidImage("\(what): \(channels) channels (1 to 4 supported)") }
+        guard alpha == -1 || (0..<channels).contains(alpha) else { throw CSGISError.invalidImage("\(what): alpha_channel \(alpha) is not a channel") }
+        guard [CSGIS_U8, CSGIS_U16, CSGIS_F32].contains(type) else { throw CSGISError.invalidImage("\(what): unknown sample type") }
+        let colour = channels - (alpha >= 0 ? 1 : 0)
+        guard colour == 1 || colour == 3 else { throw CSGISError.invalidImage("\(what): \(colour) colour channels (1 or 3 supported)") }
+        let packed = width * channels * (type == CSGIS_U8 ? 1 : type == CSGIS_U16 ? 2 : 4)
+        stride = d.stride == 0 ? packed : Int(d.stride)
+        guard stride >= packed else { throw CSGISError.invalidImage("\(what): stride \(stride) is less than a row (\(packed) bytes)") }
+    }
+
+    func load(_ p: UnsafeRawPointer, _ i: Int) -> Float {
+        switch type {
+        // the same arithmetic as the filter's (CSGISImageIO.samplesToRGB), so results match exactly
+        case CSGIS_U8: return Float(p.load(fromByteOffset: i, as: UInt8.self)) * (1 / Float(255))
+        case CSGIS_U16: return Float(p.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) * (1 / Float(65535))
+        default: return p.loadUnaligned(fromByteOffset: 4 * i, as: Float.self)
+        }
+    }
+
+    func store(_ p: UnsafeMutableRawPointer, _ i: Int, _ v: Float) {
+        switch type {
+        case CSGIS_U8: p.storeBytes(of: UInt8((min(max(v, 0), 1) * 255).rounded()), toByteOffset: i, as: UInt8.self)
+        case CSGIS_U16: p.storeBytes(of: UInt16((min(max(v, 0), 1) * 65535).rounded()), toByteOffset: 2 * i, as: UInt16.self)
+        default: p.storeBytes(of: v, toByteOffset: 4 * i, as: Float.self)
+        }
+    }
+
+    /// One row of this layout -> RGB floats.
+    func toRGB(_ row: UnsafeRawPointer, _ out: UnsafeMutablePointer<Float>) {
+        let c = colorIndices
+        for x in 0..<width {
+            if c.count == 1 {
+                let v = load(row, x * channels + c[0]); out[3 * x] = v; out[3 * x + 1] = v; out[3 * x + 2] = v
+            } else {
+                for k in 0..<3 { out[3 * x + k] = load(row, x * channels + c[k]) }
+            }
+        }
+    }
+
+    /// RGB floats -> one row of this layout; alpha from `source` row in `srcLayout`.
+    func fromRGB(_ rgb: UnsafePointer<Float>, _ row: UnsafeMutableRawPointer, alphaFrom source: UnsafeRawPointer?, _ srcLayout: Layout) {
+        let c = colorIndices
+        for x in 0..<width {
+            if c.count == 1 {
+                store(row, x * channels + c[0], (rgb[3 * x] + rgb[3 * x + 1] + rgb[3 * x + 2]) / 3)
+            } else {
+                for k in 0..<3 { store(row, x * channels + c[k], rgb[3 * x + k]) }
+            }
+            if alpha >= 0, let source {
+                store(row, x * channels + alpha, srcLayout.load(source, x * srcLayout.channels + srcLayout.alpha))
+            }
+        }
+    }
+}
+
+private func smoother(_ model: CSGISModel, _ o: csgis_options) throws -> TiledSmoother {
+    guard let p = Precision.allCases.first(where: { [.auto: CSGIS_PRECISION_AUTO, .fp32: CSGIS_PRECISION_FP32, .bf16: CSGIS_PRECISION_BF16][$0] == o.precision }) else {
+        throw CSGISError.invalidImage("options: unknown precision \(o.precision.rawValue)")
+    }
+    guard o.threads >= 0, o.tile_size >= 0 else { throw CSGISError.invalidImage("options: threads and tile_size must be >= 0") }
+    guard o.strength >= 0, o.strength <= 1 else { throw CSGISError.invalidImage("options: strength \(o.strength) is outside 0..1") }
+    return try TiledSmoother(model: model, precision: p, threads: Int(o.threads),
+                             memoryBudget: o.memory_budget == 0 ? nil : Int(o.memory_budget), tileSize: o.tile_size == 0 ? nil : Int(o.tile_size))
+}
+
+private func callbacks(_ o: csgis_options) -> (((SmoothingProgress) -> Bool)?, () -> Bool) {
+    let progress: ((SmoothingProgress) -> Bool)? = o.progress.map { fn in
+        { p in fn(Float(p.fraction), p.remaining ?? -1, o.progress_user_data) == 0 }
+    }
+    let cancel = o.cancel
+    return (progress, { cancel.map { $0.pointee != 0 } ?? false })
+}
+
+// MARK: smoothing
+
+@_cdecl("csgis_smooth")
+public func cSmooth(_ model: OpaquePointer?, _ options: UnsafePointer<csgis_options>?, _ srcDesc: UnsafePointer<csgis_image>?,
+                    _ src: UnsafeRawPointer?, _ dstDesc: UnsafePointer<csgis_image>?, _ dst: UnsafeMutableRawPointer?) -> csgis_status {
+    guard let m = modelFrom(model), let srcDesc, let src, let dstDesc, let dst else {
+        return fail(CSGIS_ERR_INVALID_ARGUMENT, "csgis_smooth: NULL argument")
+    }
+    do {
+        let o = options?.pointee ?? cDefaultOptions()
+        let s = try Layout(srcDesc.pointee, "source"), d = try Layout(dstDesc.pointee, "destination")
+        guard s.width == d.width, s.height == d.height, s.channels == d.channels, s.alpha == d.alpha else {
+            throw CSGISError.invalidImage("destination must have the source's size, channels and alpha position")
+        }
+        var rgb = [Float](repeating: 0, count: s.width * s.height * 3)
+        rgb.withUnsafeMutableBufferPointer { b in for y in 0..<s.height { s.toRGB(src + y * s.stride, b.baseAddress! + y * s.width * 3) } }
+        var out = rgb
+        if o.strength > 0 {
+            let t = try smoother(m, o)
+            let (progress, stop) = callbacks(o)
+            out = try t.smooth(try RGBImage(width: s.width, height: s.height, pixels: rgb), strength: o.strength,
+                               progress: progress, shouldStop: stop).pixels
+        }
+        // src and dst may alias: keep the source alpha before writing.
+        let alphaCopy: [UInt8]? = s.alpha >= 0 ? Array(UnsafeRawBufferPointer(start: src, count: s.stride * (s.height - 1) + s.width * s.channels * s.bytesPerSample)) : nil
+        if o.strength == 0 && s.type == d.type {
+            // exact pass-through
+            for y in 0..<s.height { (dst + y * d.stride).copyMemory(from: src + y * s.stride, byteCount: s.width * s.channels * s.bytesPerSample) }
+            return CSGIS_OK
+        }
+        try out.withUnsafeBufferPointer { b in
+            try alphaCopy.withUnsafeBytesOrNil { a in
+                for y in 0..<s.height {
+                    d.fromRGB(b.baseAddress! + y * s.width * 3, dst + y * d.stride, alphaFrom: a.map { $0 + y * s.stride }, s)
+                }
+            }
+        }
+        return CSGIS_OK
+    } catch { return status(for: error) }
+}
+
+private extension Optional where Wrapped == [UInt8] {
+    func withUnsafeBytesOrNil<R>(_ body: (UnsafeRawPointer?) throws -> R) rethrows -> R {
+        switch self {
+        case .none: return try body(nil)
+        case let .some(a): return try a.withUnsafeBytes { try body($0.baseAddress!) }
+        }
+    }
+}
+
+/// Rows from the caller's read callback, kept until written so alpha can be restored.
+private final class CallbackRows: RowSource, RowSink {
+    let layout: Layout
+    let read: csgis_read_rows_fn, write: csgis_write_rows_fn
+    let user: UnsafeMutableRawPointer?
+    var readRow = 0, writtenRow = 0
+    var pending: [[UInt8]] = []
+    var head = 0
+    let passThrough: Bool
+    init(layout: Layout, read: csgis_read_rows_fn, write: csgis_write_rows_fn, user: UnsafeMutableRawPointer?, passThrough: Bool) {
+        self.layout = layout; self.read = read; self.write = write; self.user = user; self.passThrough = passThrough
+    }
+    func readRows(_ count: Int, into buffer: UnsafeMutablePointer<Float>) throws {
+        var raw = [UInt8](repeating: 0, count: layout.stride * count)
+        let rc = raw.withUnsafeMutableBytes { read(user, UInt32(readRow), UInt32(count), $0.baseAddress!) }
+        guard rc == 0 else { throw CallbackFailure(description: "read_rows returned \(rc) for rows \(readRow)..<\(readRow + count)") }
+        for r in 0..<count {
+            let row = Array(raw[(r * layout.stride)..<(r * layout.stride + layout.stride)])
+            row.withUnsafeBytes { layout.toRGB($0.baseAddress!, buffer + r * layout.width * 3) }
+            pending.append(row)
+        }
+        readRow += count
+    }
+    func writeRows(_ count: Int, from buffer: UnsafePointer<Float>) throws {
+        var raw = [UInt8](repeating: 0, count: layout.stride * count)
+        raw.withUnsafeMutableBytes { out in
+            for r in 0..<count {
+                let src = pending[head]; head += 1
+                src.withUnsafeBytes { s in
+                    if passThrough {
+                        (out.baseAddress! + r * layout.stride).copyMemory(from: s.baseAddress!, byteCount: layout.stride)
+                    } else {
+                        layout.fromRGB(buffer + r * layout.width * 3, out.baseAddress! + r * layout.stride, alphaFrom: s.baseAddress!, layout)
+                    }
+                }
+            }
+        }
+        if head > 256, head * 2 > pending.count { pending.removeFirst(head); head = 0 }
+        let rc = raw.withUnsafeBytes { write(user, UInt32(writtenRow), UInt32(count), $0.baseAddress!) }
+        guard rc == 0 else { throw CallbackFailure(description: "write_rows returned \(rc) for rows \(writtenRow)..<\(writtenRow + count)") }
+        writtenRow += count
+    }
+}
+
+@_cdecl("csgis_smooth_stream")
+public func cSmoothStream(_ model: OpaquePointer?, _ options: UnsafePointer<csgis_options>?, _ desc: UnsafePointer<csgis_image>?,
+                          _ read: csgis_read_rows_fn?, _ write: csgis_write_rows_fn?, _ user: UnsafeMutableRawPointer?) -> csgis_status {
+    guard let m = modelFrom(model), let desc, let read, let write else {
+        return fail(CSGIS_ERR_INVALID_ARGUMENT, "csgis_smooth_stream: NULL argument")
+    }
+    do {
+        let o = options?.pointee ?? cDefaultOptions()
+        let l = try Layout(desc.pointee, "image")
+        let t = try smoother(m, o)
+        let (progress, stop) = callbacks(o)
+        let rows = CallbackRows(layout: l, read: read, write: write, user: user, passThrough: o.strength == 0)
+        try t.run(width: l.width, height: l.height, source: rows, sink: rows, strength: o.strength, progress: progress, shouldStop: stop)
+        return CSGIS_OK
+    } catch { return status(for: error) }
+}

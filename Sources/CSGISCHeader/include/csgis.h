@@ -1,0 +1,117 @@
+/*
+ * csgis.h — C interface of libcsgis: structure-preserving image smoothing (CSGIS-Net).
+ *
+ * Ownership: every object returned through an out-pointer belongs to the caller and is
+ * released with its *_free function. Pixel buffers always belong to the caller.
+ * Threads: a csgis_model is immutable and may be shared by any number of threads; each
+ * call to csgis_smooth / csgis_smooth_stream builds its own engine, so concurrent calls on
+ * one model are safe. Messages from csgis_last_error() are per thread.
+ * Errors: every function that can fail returns a csgis_status; CSGIS_OK is 0.
+ */
+#ifndef CSGIS_H
+#define CSGIS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define CSGIS_VERSION_MAJOR 0
+#define CSGIS_VERSION_MINOR 1
+#define CSGIS_VERSION_PATCH 0
+
+/** The library's version as "MAJOR.MINOR.PATCH" (static storage). */
+const char *csgis_version(void);
+
+typedef enum csgis_status {
+    CSGIS_OK = 0,
+    CSGIS_ERR_INVALID_ARGUMENT = 1, /* a NULL pointer, an out-of-range option or descriptor */
+    CSGIS_ERR_IO = 2,               /* a file could not be read */
+    CSGIS_ERR_INVALID_MODEL = 3,    /* not a valid csgis weights file */
+    CSGIS_ERR_UNSUPPORTED = 4,      /* e.g. bf16 asked on a CPU without it */
+    CSGIS_ERR_OUT_OF_MEMORY = 5,    /* includes a memory budget too small for the image */
+    CSGIS_ERR_CANCELLED = 6,        /* the progress callback or cancel flag stopped the run */
+    CSGIS_ERR_CALLBACK = 7,         /* a row callback reported failure */
+    CSGIS_ERR_INTERNAL = 8
+} csgis_status;
+
+/** A human-readable message for the last error on the calling thread ("" if none). */
+const char *csgis_last_error(void);
+
+/** An opaque, immutable, thread-safe loaded model. */
+typedef struct csgis_model csgis_model;
+
+/** Loads weights; path NULL loads the installed default model (PREFIX/share/csgis/models,
+ *  or $CSGIS_MODEL). On success *out must be freed with csgis_model_free. */
+csgis_status csgis_model_load(const char *path, csgis_model **out);
+void csgis_model_free(csgis_model *model);
+
+typedef struct csgis_model_info {
+    int dim;              /* channels of the hidden layers */
+    int num_block;        /* rHDC blocks in the descriptor */
+    int receptive_radius; /* pixels of context each output pixel depends on */
+    int64_t parameters;
+} csgis_model_info;
+csgis_status csgis_model_get_info(const csgis_model *model, csgis_model_info *info);
+
+typedef enum csgis_precision {
+    CSGIS_PRECISION_AUTO = 0, /* bf16 where the CPU computes it natively, else fp32 */
+    CSGIS_PRECISION_FP32 = 1,
+    CSGIS_PRECISION_BF16 = 2
+} csgis_precision;
+
+/** Progress: fraction done in 0..1 and estimated seconds left (negative if unknown).
+ *  Return non-zero to cancel the run. */
+typedef int (*csgis_progress_fn)(float fraction, double seconds_left, void *user_data);
+
+typedef struct csgis_options {
+    float strength;            /* 0..1: output = input + strength * (smoothed - input) */
+    csgis_precision precision;
+    int threads;               /* 0 = all cores */
+    size_t memory_budget;      /* bytes for the working set; 0 = half of available memory */
+    int tile_size;             /* 0 = chosen from the budget; else square tiles of this size */
+    csgis_progress_fn progress;
+    void *progress_user_data;
+    const volatile int *cancel; /* optional: a non-zero value cancels promptly (checked between layers) */
+} csgis_options;
+
+/** Default options: strength 1, auto precision, all cores, default budget and tiles. */
+csgis_options csgis_default_options(void);
+
+typedef enum csgis_sample_type { CSGIS_U8 = 0, CSGIS_U16 = 1, CSGIS_F32 = 2 } csgis_sample_type;
+
+/** An image in memory: interleaved channels, rows `stride` bytes apart. 1 channel is grey,
+ *  3 is RGB; `alpha_channel` is the index of an alpha channel (passed through unchanged)
+ *  or -1. Float samples are nominally 0..1; integers use their full range. */
+typedef struct csgis_image {
+    uint32_t width, height;
+    uint32_t channels;        /* 1..4 */
+    csgis_sample_type type;
+    size_t stride;            /* bytes between rows; 0 = packed */
+    int alpha_channel;        /* -1 for none */
+} csgis_image;
+
+/** Smooths `src` into `dst` (same width, height, channels and alpha position; the sample
+ *  type may differ). src and dst may be the same buffer. Nothing is written to dst on error. */
+csgis_status csgis_smooth(const csgis_model *model, const csgis_options *options,
+                          const csgis_image *src_desc, const void *src,
+                          const csgis_image *dst_desc, void *dst);
+
+/** Row callbacks for streaming: rows come and go in order, top to bottom, in the layout
+ *  of `desc` (count rows, `desc->stride` bytes apart, or packed). Return 0 on success. */
+typedef int (*csgis_read_rows_fn)(void *user_data, uint32_t first_row, uint32_t count, void *rows);
+typedef int (*csgis_write_rows_fn)(void *user_data, uint32_t first_row, uint32_t count, const void *rows);
+
+/** Streams an image of any size through the tiled scheduler within options->memory_budget:
+ *  memory grows with width x band height, not with the image. Rows already written stay
+ *  written if the run fails or is cancelled. */
+csgis_status csgis_smooth_stream(const csgis_model *model, const csgis_options *options,
+                                 const csgis_image *desc, csgis_read_rows_fn read_rows,
+                                 csgis_write_rows_fn write_rows, void *user_data);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* CSGIS_H */

@@ -1,0 +1,111 @@
+import CSGISImageIO
+import Foundation
+import XCTest
+
+/// install.sh into a temporary prefix, then a C program built with pkg-config against the
+/// installed library (not the build tree), compared with the filter.
+final class CLibraryTests: XCTestCase {
+    static var prefix: URL!
+    static var work: URL!
+
+    override class func setUp() {
+        work = try! Harness.tempDir()
+        prefix = work.appendingPathComponent("prefix")
+        let r = try! Harness.sh("'\(Harness.repo.path)/install.sh' --prefix '\(prefix.path)' --bin-dir '\(Harness.binDir)'", env: [:], in: Harness.repo)
+        XCTAssertEqual(r.status, 0, "install.sh: \(r.stderr)")
+    }
+
+    override class func tearDown() { try? FileManager.default.removeItem(at: work) }
+
+    var pkg: String { "PKG_CONFIG_PATH='\(Self.prefix.path)/lib/pkgconfig'" }
+
+    func compileExample() throws -> String {
+        let exe = Self.work.appendingPathComponent("smooth").path
+        let r = try Harness.sh("cc -Wall -Werror '\(Harness.repo.path)/examples/smooth.c' $(\(pkg) pkg-config --cflags --libs csgis) -o '\(exe)'")
+        XCTAssertEqual(r.status, 0, r.stderr)
+        return exe
+    }
+
+    func testInstallLayoutAndPkgConfig() throws {
+        for f in ["lib/libcsgis.so", "include/csgis.h", "lib/pkgconfig/csgis.pc", "bin/csgis-smooth", "share/man/man1/csgis-smooth.1",
+                  "share/csgis/models/csgis-base.safetensors", "share/csgis/models/csgis-lite.safetensors"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: Self.prefix.appendingPathComponent(f).path), f)
+        }
+        let v = try Harness.sh("\(pkg) pkg-config --modversion csgis")
+        XCTAssertEqual(String(decoding: v.stdout, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines), "0.1.0")
+        let exports = try Harness.sh("nm -D --defined-only '\(Self.prefix.path)/lib/libcsgis.so' | awk '{print $3}' | grep '^csgis_' | sort")
+        XCTAssertEqual(String(decoding: exports.stdout, as: UTF8.self).split(separator: "\n"),
+                       ["csgis_default_options", "csgis_last_error", "csgis_model_free", "csgis_model_get_info", "csgis_model_load",
+                        "csgis_smooth", "csgis_smooth_stream", "csgis_version"])
+    }
+
+    func testCExampleMatchesTheFilterInMemoryAndStreaming() throws {
+        let exe = try compileExample()
+        let png = try Harness.makeInput(Harness.cases[4], in: Self.work, size: "90x70")
+        let ppm = Self.work.appendingPathComponent("in.ppm").path
+        XCTAssertEqual(try Harness.sh("convert '\(png.path)' -depth 8 'ppm:\(ppm)'").status, 0)
+        let model = Harness.tinyModel
+        let a = try Harness.sh("'\(exe)' '\(ppm)' '\(Self.work.path)/a.ppm' --model '\(model)'")
+        XCTAssertEqual(a.status, 0, a.stderr)
+        XCTAssertTrue(a.stderr.contains("libcsgis 0.1.0") && a.stderr.contains("receptive radius 69"), a.stderr)
+        let b = try Harness.sh("'\(exe)' '\(ppm)' '\(Self.work.path)/b.ppm' --model '\(model)' --stream")
+        XCTAssertEqual(b.status, 0, b.stderr)
+        let c = try Harness.sh("'\(Self.prefix.path)/bin/csgis-smooth' '\(ppm)' '\(Self.work.path)/c.ppm' --model '\(model)'")
+        XCTAssertEqual(c.status, 0, c.stderr)
+        let ia = try Harness.decode(file: Self.work.appendingPathComponent("a.ppm"))
+        XCTAssertEqual(ia.samples, try Harness.decode(file: Self.work.appendingPathComponent("b.ppm")).samples, "stream = in-memory")
+        XCTAssertEqual(ia.samples, try Harness.decode(file: Self.work.appendingPathComponent("c.ppm")).samples, "C library = filter")
+        XCTAssertNotEqual(ia.samples, try Harness.decode(file: URL(fileURLWithPath: ppm)).samples)
+    }
+
+    func testDefaultModelAndErrorsThroughC() throws {
+        let src = Self.work.appendingPathComponent("errors.c")
+        try """
+        #include <csgis.h>
+        #include <stdio.h>
+        #include <string.h>
+        int main(void) {
+            csgis_model *m = NULL;
+            if (csgis_model_load("/nonexistent.safetensors", &m) != CSGIS_ERR_IO || m) return 10;
+            if (!strstr(csgis_last_error(), "no such file")) return 11;
+            if (csgis_model_load(NULL, &m) != CSGIS_OK) { fprintf(stderr, "%s\\n", csgis_last_error()); return 12; }
+            csgis_model_info info;
+            if (csgis_model_get_info(m, &info) || info.dim != 64 || info.num_block != 12 || info.receptive_radius != 135) return 13;
+            unsigned char px[4 * 3 * 3] = {0};
+            csgis_image bad = {4, 3, 5, CSGIS_U8, 0, -1};
+            if (csgis_smooth(m, NULL, &bad, px, &bad, px) != CSGIS_ERR_INVALID_ARGUMENT) return 14;
+            csgis_image ok = {4, 3, 3, CSGIS_U8, 0, -1};
+            csgis_options o = csgis_default_options();
+            o.memory_budget = 1024;
+            if (csgis_smooth(m, &o, &ok, px, &ok, px) != CSGIS_ERR_OUT_OF_MEMORY) return 15;
+            o = csgis_default_options();
+            volatile int cancel = 1;
+            o.cancel = &cancel;
+            if (csgis_smooth(m, &o, &ok, px, &ok, px) != CSGIS_ERR_CANCELLED) return 16;
+            o.cancel = NULL;
+            o.strength = 0;
+            px[5] = 77;
+            if (csgis_smooth(m, &o, &ok, px, &ok, px) != CSGIS_OK || px[5] != 77) return 17;
+            if (csgis_smooth(NULL, &o, &ok, px, &ok, px) != CSGIS_ERR_INVALID_ARGUMENT) return 18;
+            csgis_model_free(m);
+            puts("ok");
+            return 0;
+        }
+        """.write(to: src, atomically: true, encoding: .utf8)
+        let exe = Self.work.appendingPathComponent("errors").path
+        let cc = try Harness.sh("cc -Wall -Werror '\(src.path)' $(\(pkg) pkg-config --cflags --libs csgis) -o '\(exe)'")
+        XCTAssertEqual(cc.status, 0, cc.stderr)
+        let r = try Harness.sh("'\(exe)'")
+        XCTAssertEqual(r.status, 0, "exit \(r.status): \(r.stderr)")
+        XCTAssertEqual(String(decoding: r.stdout, as: UTF8.self), "ok\n")
+    }
+
+    func testUninstallRemovesEverything() throws {
+        let p = Self.work.appendingPathComponent("p2")
+        XCTAssertEqual(try Harness.sh("'\(Harness.repo.path)/install.sh' --prefix '\(p.path)' --bin-dir '\(Harness.binDir)'", env: [:], in: Harness.repo).status, 0)
+        XCTAssertEqual(try Harness.sh("'\(Harness.repo.path)/install.sh' --prefix '\(p.path)' --bin-dir '\(Harness.binDir)'", env: [:], in: Harness.repo).status, 0, "idempotent")
+        XCTAssertEqual(try Harness.sh("'\(Harness.repo.path)/install.sh' --prefix '\(p.path)' --uninstall", in: Harness.repo).status, 0)
+        let left = try Harness.sh("find '\(p.path)' -type f")
+        XCTAssertEqual(String(decoding: left.stdout, as: UTF8.self), "")
+    }
+}
