@@ -1,0 +1,137 @@
+import CSGISImageIO
+import Foundation
+import XCTest
+
+/// The real GIMP 2.10, headless, with the plug-in installed by install.sh into a temporary
+/// HOME and prefix; results compared with the filter on the same images.
+final class GIMPPluginTests: XCTestCase {
+    static var work: URL!
+    static var home: URL!
+    static var prefix: URL!
+    static var available = false
+
+    override class func setUp() {
+        work = try! Harness.tempDir()
+        home = work.appendingPathComponent("home")
+        prefix = work.appendingPathComponent("prefix")
+        try! FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
+        available = (try? Harness.sh("command -v gimp-console-2.10 && pkg-config --exists gimpui-2.0"))?.status == 0
+        guard available else { return }
+        // A first start makes GIMP's profile; then install as a user would.
+        _ = try? Harness.sh("timeout 120 gimp-console-2.10 -i -d -f -b '(gimp-quit 0)'", env: ["HOME": home.path])
+        let r = try! Harness.sh("'\(Harness.repo.path)/install.sh' --prefix '\(prefix.path)' --bin-dir '\(Harness.binDir)'",
+                                env: ["HOME": home.path], in: Harness.repo)
+        XCTAssertEqual(r.status, 0, r.stderr)
+    }
+
+    override class func tearDown() { try? FileManager.default.removeItem(at: work) }
+
+    override func setUpWithError() throws {
+        try XCTSkipUnless(Self.available, "GIMP 2.10 and libgimp2.0-dev are not installed")
+    }
+
+    /// Runs Script-Fu in one GIMP process; fails on GIMP's batch error message (GIMP exits 0 anyway).
+    func gimp(_ script: String) throws -> Harness.Result {
+        let quoted = script.replacingOccurrences(of: "'", with: "'\\''")
+        let r = try Harness.sh("timeout 300 gimp-console-2.10 -i -d -f -b '\(quoted)' -b '(gimp-quit 0)'", env: ["HOME": Self.home.path])
+        XCTAssertFalse(r.stderr.contains("batch command experienced an execution error"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("batch command executed successfully"), r.stderr)
+        return r
+    }
+
+    func smoothCall(_ input: URL, _ output: URL, select: (Int, Int, Int, Int)? = nil) -> String {
+        let sel = select.map { "(gimp-image-select-rectangle img CHANNEL-OP-REPLACE \($0.0) \($0.1) \($0.2) \($0.3))" } ?? ""
+        return """
+        (let* ((img (car (gimp-file-load RUN-NONINTERACTIVE "\(input.path)" "\(input.path)")))
+               (drw (car (gimp-image-get-active-drawable img))))
+          \(sel)
+          (plug-in-csgis-smooth RUN-NONINTERACTIVE img drw 1.0 "\(Harness.tinyModel)" 1 0)
+          (gimp-selection-none img)
+          (gimp-file-save RUN-NONINTERACTIVE img drw "\(output.path)" "\(output.path)")
+          (gimp-image-delete img))
+        """
+    }
+
+    /// Max difference in colour (where alpha > 0), in units of 1/maxval.
+    func colourDiff(_ a: SampleImage, _ b: SampleImage, rect: (Int, Int, Int, Int)? = nil, outside: Bool = false) -> Int {
+        precondition(a.channels == b.channels && a.width == b.width)
+        var d = 0
+        let colour = a.hasAlpha ? a.channels - 1 : a.channels
+        for y in 0..<a.height { for x in 0..<a.width {
+            if let r = rect {
+                let inside = x >= r.0 && x < r.0 + r.2 && y >= r.1 && y < r.1 + r.3
+                if inside == outside { continue }
+            }
+            let i = (y * a.width + x) * a.channels
+            if a.hasAlpha && a.samples[i + a.channels - 1] == 0 { continue }
+            for c in 0..<colour { d = max(d, abs(Int(a.samples[i + c]) - Int(b.samples[i + c]))) }
+        } }
+        return d
+    }
+
+    func testPluginMatchesTheFilterOnRGBRGBAAndGreyAt8And16Bits() throws {
+        let dir = Self.work.appendingPathComponent("images")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let cases = Harness.cases.filter { ["rgb8", "rgb16", "rgba8", "rgba16", "grey8", "grey16"].contains($0.name) }
+        var script = "(begin "
+        for c in cases {
+            let input = try Harness.makeInput(c, in: dir, size: "80x60")
+            script += smoothCall(input, dir.appendingPathComponent("\(c.name)-gimp.png"))
+        }
+        _ = try gimp(script + ")")
+        for c in cases {
+            let input = dir.appendingPathComponent("\(c.name).png")
+            let filterOut = dir.appendingPathComponent("\(c.name)-filter.png")
+            let r = try Harness.sh("\"$CSGIS\" --quiet --model '\(Harness.tinyModel)' --precision fp32 '\(input.path)' '\(filterOut.path)'")
+            XCTAssertEqual(r.status, 0, r.stderr)
+            let g = try Harness.decode(file: dir.appendingPathComponent("\(c.name)-gimp.png"))
+            let f = try Harness.decode(file: filterOut), orig = try Harness.decode(file: input)
+            XCTAssertEqual(g.channels, f.channels, "\(c.name): channels")
+            XCTAssertEqual(g.maxval, f.maxval, "\(c.name): depth")
+            let unit = f.maxval / 255
+            XCTAssertLessThanOrEqual(colourDiff(g, f), unit, "\(c.name): GIMP vs filter beyond 1/255")
+            XCTAssertGreaterThan(colourDiff(g, orig), 3 * unit, "\(c.name): GIMP output looks unsmoothed")
+        }
+    }
+
+    func testSelectionIsRespected() throws {
+        let dir = Self.work.appendingPathComponent("sel")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let input = try Harness.makeInput(Harness.cases[4], in: dir, size: "90x70")
+        let rect = (20, 15, 40, 30)
+        let out = dir.appendingPathComponent("out.png")
+        _ = try gimp(smoothCall(input, out, select: rect))
+        let filterOut = dir.appendingPathComponent("filter.png")
+        XCTAssertEqual(try Harness.sh("\"$CSGIS\" --quiet --model '\(Harness.tinyModel)' --precision fp32 '\(input.path)' '\(filterOut.path)'").status, 0)
+        let g = try Harness.decode(file: out), f = try Harness.decode(file: filterOut), orig = try Harness.decode(file: input)
+        XCTAssertLessThanOrEqual(colourDiff(g, f, rect: rect), 1, "inside the selection: like the filter")
+        XCTAssertEqual(colourDiff(g, orig, rect: rect, outside: true), 0, "outside the selection: untouched")
+        XCTAssertGreaterThan(colourDiff(g, orig, rect: rect), 3)
+    }
+
+    func testBadModelFailsAsAnExecutionError() throws {
+        let dir = Self.work.appendingPathComponent("bad")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let input = try Harness.makeInput(Harness.cases[4], in: dir)
+        let script = """
+        (let* ((img (car (gimp-file-load RUN-NONINTERACTIVE "\(input.path)" "\(input.path)")))
+               (drw (car (gimp-image-get-active-drawable img))))
+          (plug-in-csgis-smooth RUN-NONINTERACTIVE img drw 1.0 "/nonexistent.safetensors" 0 0))
+        """
+        let r = try Harness.sh("timeout 300 gimp-console-2.10 -i -d -f -b '\(script)' -b '(gimp-quit 0)'", env: ["HOME": Self.home.path])
+        XCTAssertTrue(r.stderr.contains("batch command experienced an execution error"), r.stderr)
+        XCTAssertTrue(r.stderr.contains("no such file"), r.stderr)
+    }
+
+    func testBatchScriptExample() throws {
+        let dir = Self.work.appendingPathComponent("batch")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        for c in [Harness.cases[4], Harness.cases[6]] { _ = try Harness.makeInput(c, in: dir) }
+        let job = "(begin (load \"\(Harness.repo.path)/examples/gimp-batch-smooth.scm\") (csgis-batch-smooth \"\(dir.path)/*.png\" 1.0 \"\(Harness.tinyModel)\"))"
+        let r = try Harness.sh("timeout 300 gimp-console-2.10 -i -d -f -b '\(job)' -b '(gimp-quit 0)'", env: ["HOME": Self.home.path])
+        XCTAssertFalse(r.stderr.contains("execution error"), r.stderr)
+        for n in ["rgb8", "rgba8"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: dir.appendingPathComponent("\(n)-smoothed.png").path), "\(n): \(r.stderr)")
+        }
+    }
+}
