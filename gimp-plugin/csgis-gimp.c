@@ -152,18 +152,23 @@ static void render_preview(GimpPreview *preview) {
     gfloat *in = g_new(gfloat, (gsize)iw * ih * 4);
     gegl_buffer_get(src, GEGL_RECTANGLE(ix, iy, iw, ih), 1.0, f, in, GEGL_AUTO_ROWSTRIDE, GEGL_ABYSS_NONE);
     g_object_unref(src);
+    if (g_getenv("CSGIS_DEBUG")) g_printerr("csgis preview: %dx%d at %d,%d, model %p\n", pw, ph, px, py, (void *)preview_model);
     if (preview_model && vals.strength > 0) {
         csgis_options o = options_from(&vals);
         csgis_image d = {(uint32_t)iw, (uint32_t)ih, 4, CSGIS_F32, 0, 3};
         csgis_smooth(preview_model, &o, &d, in, &d, in);
     }
-    guchar *out = g_new(guchar, (gsize)pw * ph * 4);
+    /* crop to the preview and convert to the drawable's 8-bit layout for drawing */
+    gboolean grey = gimp_drawable_is_gray(preview_drawable), alpha = gimp_drawable_has_alpha(preview_drawable);
+    const Babl *shown = babl_format(grey ? (alpha ? "Y'A u8" : "Y' u8") : (alpha ? "R'G'B'A u8" : "R'G'B' u8"));
+    gint bpp = babl_format_get_bytes_per_pixel(shown);
+    gfloat *crop = g_new(gfloat, (gsize)pw * ph * 4);
     for (gint yy = 0; yy < ph; yy++)
-        for (gint xx = 0; xx < pw * 4; xx++) {
-            gfloat v = in[((gsize)(yy + py - iy) * iw + (px - ix)) * 4 + xx];
-            out[(gsize)yy * pw * 4 + xx] = (guchar)CLAMP(v * 255.0f + 0.5f, 0, 255);
-        }
-    gimp_preview_area_draw(GIMP_PREVIEW_AREA(gimp_preview_get_area(preview)), 0, 0, pw, ph, GIMP_RGBA_IMAGE, out, pw * 4);
+        memcpy(crop + (gsize)yy * pw * 4, in + ((gsize)(yy + py - iy) * iw + (px - ix)) * 4, (gsize)pw * 4 * sizeof(gfloat));
+    guchar *out = g_new(guchar, (gsize)pw * ph * bpp);
+    babl_process(babl_fish(f, shown), crop, out, (long)pw * ph);
+    gimp_preview_draw_buffer(preview, out, pw * bpp);
+    g_free(crop);
     g_free(in);
     g_free(out);
 }
