@@ -41,15 +41,15 @@ def _f(img):
 
 CLASSICAL = {
     "l0Smooth": (lambda im, lam, kappa: _f(X.l0Smooth(_u8(im), lambda_=lam, kappa=kappa)),
-                 {"lam": [0.005, 0.01, 0.02, 0.04, 0.08], "kappa": [1.5, 2.0]}),
+                 {"lam": [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.04], "kappa": [1.5, 2.0]}),
     "rollingGuidanceFilter": (lambda im, sc, ss, it: _f(X.rollingGuidanceFilter(_u8(im), d=-1, sigmaColor=sc, sigmaSpace=ss, numOfIter=it)),
-                              {"sc": [15, 25, 40, 60], "ss": [2, 3, 5, 8], "it": [4]}),
+                              {"sc": [5, 10, 15, 25, 40], "ss": [2, 3, 5, 8], "it": [4]}),
     "bilateralTextureFilter": (lambda im, fr, it: _f(X.bilateralTextureFilter(_u8(im), fr=fr, numIter=it)),
                                {"fr": [3, 5, 7], "it": [1, 3, 5]}),
     "fastGlobalSmootherFilter": (lambda im, lam, sc: _f(X.fastGlobalSmootherFilter(_u8(im), _u8(im), lam, sc)),
-                                 {"lam": [50, 200, 800, 3200], "sc": [5, 10, 20, 40]}),
+                                 {"lam": [200, 800, 3200, 12800, 51200, 204800], "sc": [3, 5, 10, 20, 40]}),
     "guidedFilter": (lambda im, r, eps: _f(X.guidedFilter(_u8(im), _u8(im), r, eps)),
-                     {"r": [2, 4, 8, 16], "eps": [50, 200, 800, 3200]}),
+                     {"r": [2, 4, 8, 16], "eps": [20, 50, 200, 800, 3200]}),
 }
 
 

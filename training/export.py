@@ -32,6 +32,8 @@ def main():
     r.add_argument("out"); r.add_argument("--seed", type=int, default=0)
     for s in (c, o, r):
         s.add_argument("--dtype", default="F32", choices=["F32", "F16"])
+    c.add_argument("--provenance", help="override the provenance text")
+    c.add_argument("--meta", action="append", default=[], help="extra metadata KEY=VALUE")
     a = p.parse_args()
     if a.cmd == "random":
         net = randomize_(CSGISNet(a.dim, a.num_block), a.seed)
@@ -50,8 +52,10 @@ def main():
         ck = torch.load(a.ckpt, map_location="cpu", weights_only=False)
         state = weights.state_for_export(ck["model"])
         dim, nb = infer_config(state)
-        weights.save(a.out, state, dim, nb, "RGB", ck.get("provenance", "csgis training/train.py"),
-                     a.dtype, extra=ck.get("metadata", {}))
+        extra = dict(ck.get("metadata", {}))
+        extra.update(dict(kv.split("=", 1) for kv in a.meta))
+        weights.save(a.out, state, dim, nb, "RGB", a.provenance or ck.get("provenance", "csgis training/train.py"),
+                     a.dtype, extra=extra)
     print(f"wrote {a.out}")
 
 

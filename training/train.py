@@ -89,6 +89,9 @@ def main():
     p.add_argument("--init", help="start from this checkpoint's weights (fresh optimiser and schedule)")
     p.add_argument("--clip-grad", type=float, default=0, help="clip the gradient norm (0 = off)")
     p.add_argument("--threads", type=int, default=0, help="CPU threads (0 = default)")
+    p.add_argument("--freeze-bn", action="store_true",
+                   help="BatchNorm in inference mode (running statistics fixed, affine trained): trains exactly "
+                        "the arithmetic the engine runs, which cures blow-ups on images unlike the batch statistics")
     p.add_argument("--log-every", type=int, default=100)
     p.add_argument("--ckpt-every", type=int, default=1000)
     a = p.parse_args()
@@ -138,6 +141,10 @@ def main():
         lr = a.lr * 0.5 ** sum(frac >= m for m in (4 / 15, 8 / 15, 12 / 15))
         for grp in opt.param_groups:
             grp["lr"] = lr
+        if a.freeze_bn:
+            for m in model.modules():
+                if isinstance(m, nn.BatchNorm2d):
+                    m.eval()
         with torch.no_grad():
             b = make_batch(tex, a.batch, a.crop, g, dev)
             if torch.rand(1, generator=g, device=dev).item() < 0.5:  # random flips
