@@ -75,7 +75,11 @@ def test_mssim_is_four_for_identical_images():
 
 
 def test_training_step_and_resume(tmp_path):
-    cmd = [sys.executable, str(HERE / "train.py"), "--dim", "4", "--blocks", "1", "--out", str(tmp_path / "run"),
+    # a tiny texture bank, so the test needs neither prepare.py's output nor the datasets
+    rng = np.random.default_rng(0)
+    for name in ("textures_train.npy", "textures_val.npy"):
+        np.save(tmp_path / name, rng.integers(0, 256, (4, 144, 144), dtype=np.uint8))
+    cmd = [sys.executable, str(HERE / "train.py"), "--data", str(tmp_path), "--dim", "4", "--blocks", "1", "--out", str(tmp_path / "run"),
            "--steps", "2", "--batch", "2", "--crop", "32", "--device", "cpu", "--log-every", "1"]
     subprocess.run(cmd, check=True, capture_output=True)
     r = subprocess.run(cmd[:-4] + ["--steps", "3", "--resume", "--device", "cpu", "--log-every", "1"], check=True, capture_output=True, text=True)
