@@ -69,10 +69,10 @@ final class GIMPPluginTests: XCTestCase {
         return d
     }
 
-    func testPluginMatchesTheFilterOnRGBRGBAAndGreyAt8And16Bits() throws {
+    func testPluginMatchesTheFilterOnAllEightLayouts() throws {
         let dir = Self.work.appendingPathComponent("images")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        let cases = Harness.cases.filter { ["rgb8", "rgb16", "rgba8", "rgba16", "grey8", "grey16"].contains($0.name) }
+        let cases = Harness.cases  // RGB, RGBA, grey, grey+alpha at 8 and 16 bits
         var script = "(begin "
         for c in cases {
             let input = try Harness.makeInput(c, in: dir, size: "80x60")
@@ -92,6 +92,26 @@ final class GIMPPluginTests: XCTestCase {
             XCTAssertLessThanOrEqual(colourDiff(g, f), unit, "\(c.name): GIMP vs filter beyond 1/255")
             XCTAssertGreaterThan(colourDiff(g, orig), 3 * unit, "\(c.name): GIMP output looks unsmoothed")
         }
+    }
+
+    func testFloatPrecisionImage() throws {
+        let dir = Self.work.appendingPathComponent("float")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let input = try Harness.makeInput(Harness.cases[6], in: dir, size: "60x50")  // RGBA 8-bit
+        let out = dir.appendingPathComponent("out.png")
+        _ = try gimp("""
+        (let* ((img (car (gimp-file-load RUN-NONINTERACTIVE "\(input.path)" "\(input.path)")))
+               (drw (car (gimp-image-get-active-drawable img))))
+          (gimp-image-convert-precision img PRECISION-FLOAT-GAMMA)
+          (plug-in-csgis-smooth RUN-NONINTERACTIVE img drw 1.0 "\(Harness.tinyModel)" 1 0)
+          (gimp-image-convert-precision img PRECISION-U8-GAMMA)
+          (gimp-file-save RUN-NONINTERACTIVE img drw "\(out.path)" "\(out.path)"))
+        """)
+        let filterOut = dir.appendingPathComponent("filter.png")
+        XCTAssertEqual(try Harness.sh("\"$CSGIS\" --quiet --model '\(Harness.tinyModel)' --precision fp32 '\(input.path)' '\(filterOut.path)'").status, 0)
+        let g = try Harness.decode(file: out), f = try Harness.decode(file: filterOut)
+        XCTAssertEqual(g.maxval, 255)
+        XCTAssertLessThanOrEqual(colourDiff(g, f), 1, "32-bit float drawable: GIMP vs filter beyond 1/255")
     }
 
     func testSelectionIsRespected() throws {
