@@ -172,14 +172,15 @@ struct Layout {
     }
 }
 
-private func smoother(_ model: CSGISModel, _ o: csgis_options) throws -> TiledSmoother {
+private func smoother(_ model: CSGISModel, _ o: csgis_options, rowOverhead: Int = 0) throws -> TiledSmoother {
     guard let p = Precision.allCases.first(where: { [.auto: CSGIS_PRECISION_AUTO, .fp32: CSGIS_PRECISION_FP32, .bf16: CSGIS_PRECISION_BF16][$0] == o.precision }) else {
         throw CSGISError.invalidImage("options: unknown precision \(o.precision.rawValue)")
     }
     guard o.threads >= 0, o.tile_size >= 0 else { throw CSGISError.invalidImage("options: threads and tile_size must be >= 0") }
     guard o.strength >= 0, o.strength <= 1 else { throw CSGISError.invalidImage("options: strength \(o.strength) is outside 0..1") }
     return try TiledSmoother(model: model, precision: p, threads: Int(o.threads),
-                             memoryBudget: o.memory_budget == 0 ? nil : Int(o.memory_budget), tileSize: o.tile_size == 0 ? nil : Int(o.tile_size))
+                             memoryBudget: o.memory_budget == 0 ? nil : Int(o.memory_budget), tileSize: o.tile_size == 0 ? nil : Int(o.tile_size),
+                             rowOverhead: rowOverhead)
 }
 
 private func callbacks(_ o: csgis_options) -> (((SmoothingProgress) -> Bool)?, () -> Bool) {
@@ -293,7 +294,7 @@ public func cSmoothStream(_ model: OpaquePointer?, _ options: UnsafePointer<csgi
     do {
         let o = options?.pointee ?? cDefaultOptions()
         let l = try Layout(desc.pointee, "image")
-        let t = try smoother(m, o)
+        let t = try smoother(m, o, rowOverhead: l.stride + 64)  // CallbackRows keeps each row until written
         let (progress, stop) = callbacks(o)
         let rows = CallbackRows(layout: l, read: read, write: write, user: user, passThrough: o.strength == 0)
         try t.run(width: l.width, height: l.height, source: rows, sink: rows, strength: o.strength, progress: progress, shouldStop: stop)

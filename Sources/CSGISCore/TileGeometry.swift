@@ -31,7 +31,8 @@ public struct TileGeometry: Equatable, Sendable {
         stride(from: 0, to: length, by: tile).reduce(0) { $0 + inputSpan(start: $1, size: tile, length: length, halo: halo).count }
     }
 
-    init(width: Int, height: Int, tileWidth: Int, tileHeight: Int, halo: Int, model: ModelConfig, precision: Precision) {
+    init(width: Int, height: Int, tileWidth: Int, tileHeight: Int, halo: Int, model: ModelConfig, precision: Precision,
+         rowOverhead: Int = 0) {
         imageWidth = width; imageHeight = height
         self.tileWidth = min(tileWidth, width); self.tileHeight = min(tileHeight, height)
         self.halo = halo
@@ -45,6 +46,8 @@ public struct TileGeometry: Equatable, Sendable {
             + min(height, self.tileHeight + 2 * halo) * width * 12 // input band
             + self.tileHeight * width * 12                        // output band
             + weights
+            // what the caller keeps per row between reading and writing it (e.g. alpha)
+            + (min(height, self.tileHeight + 2 * halo) + self.tileHeight) * rowOverhead
     }
 
     /// Candidate tile sizes, smallest first.
@@ -52,13 +55,15 @@ public struct TileGeometry: Equatable, Sendable {
 
     /// The cheapest geometry (least recomputation, then fewest tiles) that fits `budget`
     /// bytes; `tile` forces square tiles of that output size.
+    /// `rowOverhead`: bytes the caller holds per row in flight (read, not yet written).
     public static func choose(width: Int, height: Int, model: ModelConfig, precision: Precision,
-                              budget: Int, tile: Int? = nil) throws -> TileGeometry {
+                              budget: Int, tile: Int? = nil, rowOverhead: Int = 0) throws -> TileGeometry {
         guard width > 0, height > 0 else { throw CSGISError.invalidImage("size \(width)x\(height) is empty") }
         let halo = model.receptiveRadius
         if let t = tile {
             guard t >= 1 else { throw CSGISError.unsupported("tile size \(t) must be at least 1") }
-            let g = TileGeometry(width: width, height: height, tileWidth: t, tileHeight: t, halo: halo, model: model, precision: precision)
+            let g = TileGeometry(width: width, height: height, tileWidth: t, tileHeight: t, halo: halo, model: model, precision: precision,
+                                 rowOverhead: rowOverhead)
             guard g.estimatedBytes <= budget else {
                 throw CSGISError.outOfMemory("tile size \(t) needs about \(mb(g.estimatedBytes)) but the memory budget is \(mb(budget))")
             }
@@ -68,7 +73,8 @@ public struct TileGeometry: Equatable, Sendable {
         let ws = sizes.filter { $0 < width } + [width], hs = sizes.filter { $0 < height } + [height]
         var smallest: TileGeometry?
         for tw in ws { for th in hs {
-            let g = TileGeometry(width: width, height: height, tileWidth: tw, tileHeight: th, halo: halo, model: model, precision: precision)
+            let g = TileGeometry(width: width, height: height, tileWidth: tw, tileHeight: th, halo: halo, model: model, precision: precision,
+                                 rowOverhead: rowOverhead)
             if smallest == nil || g.estimatedBytes < smallest!.estimatedBytes { smallest = g }
             guard g.estimatedBytes <= budget else { continue }
             if best == nil || g.overhead < best!.overhead - 1e-9

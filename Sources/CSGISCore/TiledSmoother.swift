@@ -30,16 +30,21 @@ public final class TiledSmoother {
     public let memoryBudget: Int
     /// Forced square tile size, or nil to let the scheduler choose.
     public let tileSize: Int?
+    /// Bytes per row the caller's source/sink keep between reading and writing a row;
+    /// counted against the budget.
+    public let rowOverhead: Int
 
     /// - Parameters:
     ///   - memoryBudget: bytes; nil = `TileGeometry.defaultBudget` (half of available RAM).
     ///   - tileSize: force tiles of this output size (for tests and tuning).
+    ///   - rowOverhead: bytes per row the caller holds in flight (see `rowOverhead`).
     public init(model: CSGISModel, precision: Precision = .auto, threads: Int = 0,
-                memoryBudget: Int? = nil, tileSize: Int? = nil) throws {
+                memoryBudget: Int? = nil, tileSize: Int? = nil, rowOverhead: Int = 0) throws {
         self.model = model
         smoother = try Smoother(model: model, precision: precision, threads: threads)
         self.memoryBudget = memoryBudget ?? TileGeometry.defaultBudget
         self.tileSize = tileSize
+        self.rowOverhead = rowOverhead
         guard self.memoryBudget > 0 else { throw CSGISError.unsupported("memory budget must be positive") }
     }
 
@@ -48,7 +53,7 @@ public final class TiledSmoother {
     /// The geometry a run on a width x height image will use.
     public func geometry(width: Int, height: Int) throws -> TileGeometry {
         try TileGeometry.choose(width: width, height: height, model: model.config, precision: smoother.precision,
-                                budget: memoryBudget, tile: tileSize)
+                                budget: memoryBudget, tile: tileSize, rowOverhead: rowOverhead)
     }
 
     /// Streams a width x height image from `source` to `sink`.

@@ -52,11 +52,12 @@ struct Job {
         }
     }
 
-    func makeSmoother(width: Int, height: Int) throws -> TiledSmoother {
+    func makeSmoother(width: Int, height: Int, channels: Int) throws -> TiledSmoother {
         let path = try ModelLocator.resolve(options.model)
         let model = try CSGISModel(contentsOf: path)
         let t = try TiledSmoother(model: model, precision: Precision(rawValue: options.precision)!, threads: options.threads,
-                                  memoryBudget: options.memory.flatMap(parseBytes), tileSize: options.tile)
+                                  memoryBudget: options.memory.flatMap(parseBytes), tileSize: options.tile,
+                                  rowOverhead: width * channels * 2 + 64)  // SampleRowQueue's copy of each row
         _ = try t.geometry(width: width, height: height)  // a too-small budget fails here, before any output
         return t
     }
@@ -74,7 +75,7 @@ struct Job {
     func processWhole(_ img: SampleImage, format: ImageFormat) throws {
         var result = img
         if options.strength > 0 {
-            let t = try makeSmoother(width: img.width, height: img.height)
+            let t = try makeSmoother(width: img.width, height: img.height, channels: img.channels)
             let q = SampleRowQueue(width: img.width, channels: img.channels, maxval: img.maxval)
             var y = 0
             let rowLen = img.width * img.channels
@@ -110,7 +111,7 @@ struct Job {
 
     func processStream(_ nr: NetpbmReader, format: ImageFormat) throws {
         let h = nr.header
-        let t = try makeSmoother(width: h.width, height: h.height)
+        let t = try makeSmoother(width: h.width, height: h.height, channels: h.channels)
         let output = try Output(path: options.output)
         do {
             let w = try NetpbmWriter(format: formatFor(format, input: h.format), width: h.width, height: h.height,
