@@ -98,6 +98,7 @@ def main():
     env = dict(os.environ, OMP_NUM_THREADS=str(a.threads))
     tmp = Path(tempfile.mkdtemp(prefix="csgis-bench-"))
     import torch
+    from csgis.model import CSGISNet
     print(f"# {cpu_name()}, {os.cpu_count()} cores visible, {a.threads} threads; torch {torch.__version__}", flush=True)
     results = []
     hdr = f"{'model':7} {'size':>9} {'engine':18} {'s/run':>8} {'s/MP':>7} {'GFLOP/s':>8} {'RSS MB':>8} {'vs torch':>9}"
@@ -107,7 +108,7 @@ def main():
         wpath = tmp / f"random-{cfg}.safetensors"
         subprocess.run([sys.executable, str(ROOT / "training" / "export.py"), "random", str(dim), str(nb), str(wpath)],
                        check=True, capture_output=True)
-        flops = None
+        fpp = 2 * 9 * sum(m.in_channels * m.out_channels for m in CSGISNet(dim, nb).modules() if isinstance(m, torch.nn.Conv2d))
         for size in map(int, a.sizes.split(",")):
             mp = size * size / 1e6
             row = {}
@@ -115,7 +116,6 @@ def main():
                 if eng.startswith("csgis"):
                     r = run_json([str(bench), str(wpath), str(size), str(size), "--precision", eng.split("-")[1],
                                   "--threads", str(a.threads), "--runs", str(a.runs)], env)
-                    flops = flops or (r.get("flops_per_pixel") if "error" not in r else None)
                 else:
                     mode = "ort" if eng.startswith("onnx") else eng
                     r = run_json([sys.executable, "-c", REF_SCRIPT, str(ROOT / "training"), str(wpath), str(size), str(size),
@@ -126,8 +126,6 @@ def main():
                 if "error" in r:
                     print(f"{cfg:7} {size:>4}x{size:<4} {eng:18} error: {r['error']}", flush=True)
                     continue
-                from csgis.model import CSGISNet, count_params  # noqa: F401
-                fpp = 2 * 9 * sum(m.in_channels * m.out_channels for m in CSGISNet(dim, nb).modules() if isinstance(m, torch.nn.Conv2d))
                 s = r["median_s"]
                 r["s_per_mp"] = s / mp
                 r["gflops"] = fpp * size * size / s / 1e9

@@ -137,9 +137,8 @@ def main():
     Path(str(out) + ".json").write_text(json.dumps({"rows": rows, "params": params, "best_classical": best_classical[0]}, indent=1))
     print("\n".join(md))
     # Real photos: input / csgis-base (or the last model) / best classical.
-    photos = sorted(Path(a.photos).glob("*/*.png"))[:0] or []
     pick = []
-    for sub, names in (("CBSD68", None), ("Set24", None), ("Set18", None)):
+    for sub in ("CBSD68", "Set24", "Set18"):
         d = Path(a.photos, sub)
         if d.is_dir():
             files = sorted(d.iterdir())
