@@ -247,8 +247,7 @@ private final class CallbackRows: RowSource, RowSink {
     let read: csgis_read_rows_fn, write: csgis_write_rows_fn
     let user: UnsafeMutableRawPointer?
     var readRow = 0, writtenRow = 0
-    var pending: [[UInt8]] = []
-    var head = 0
+    var pending = RowsInFlight<[UInt8]>()
     let passThrough: Bool
     init(layout: Layout, read: csgis_read_rows_fn, write: csgis_write_rows_fn, user: UnsafeMutableRawPointer?, passThrough: Bool) {
         self.layout = layout; self.read = read; self.write = write; self.user = user; self.passThrough = passThrough
@@ -260,7 +259,7 @@ private final class CallbackRows: RowSource, RowSink {
         for r in 0..<count {
             let row = Array(raw[(r * layout.stride)..<(r * layout.stride + layout.stride)])
             row.withUnsafeBytes { layout.toRGB($0.baseAddress!, buffer + r * layout.width * 3) }
-            pending.append(row)
+            pending.push(row)
         }
         readRow += count
     }
@@ -268,7 +267,7 @@ private final class CallbackRows: RowSource, RowSink {
         var raw = [UInt8](repeating: 0, count: layout.stride * count)
         raw.withUnsafeMutableBytes { out in
             for r in 0..<count {
-                let src = pending[head]; head += 1
+                let src = pending.pop()
                 src.withUnsafeBytes { s in
                     if passThrough {
                         (out.baseAddress! + r * layout.stride).copyMemory(from: s.baseAddress!, byteCount: layout.stride)
@@ -278,7 +277,6 @@ private final class CallbackRows: RowSource, RowSink {
                 }
             }
         }
-        if head > 256, head * 2 > pending.count { pending.removeFirst(head); head = 0 }
         let rc = raw.withUnsafeBytes { write(user, UInt32(writtenRow), UInt32(count), $0.baseAddress!) }
         guard rc == 0 else { throw CallbackFailure(description: "write_rows returned \(rc) for rows \(writtenRow)..<\(writtenRow + count)") }
         writtenRow += count

@@ -31,7 +31,6 @@ final class InferencePlan {
         var residual: Int32
     }
 
-
     init(width: Int, height: Int, config: ModelConfig, precision: Precision, store: WeightStore, ctx: DNNLContext,
          arena: Arena) throws {
         precondition(arena.capacity >= width * height && arena.dim == config.dim && arena.precision == precision)
@@ -136,20 +135,26 @@ final class Arena {
     let precision: Precision
     let buffers: [String: AlignedBuffer]
 
+    /// Each buffer and its bytes per pixel: activations in the working precision, the
+    /// image heads (edge, out1, result) always in f32. The one list sizes and allocates.
+    static func layout(dim: Int, precision: Precision) -> [(name: String, bytesPerPixel: Int)] {
+        let ab = precision.activationBytes
+        return [("inp", 3 * ab), ("a", dim * ab), ("t1", dim * ab), ("t2", dim * ab), ("f", (dim + 4) * ab),
+                ("edge", 4), ("out1", 12), ("result", 12)]
+    }
+
     /// Bytes of activation storage per pixel.
     static func bytesPerPixel(dim: Int, precision: Precision) -> Int {
-        (3 + 4 * dim + 4) * precision.activationBytes + 7 * 4
+        layout(dim: dim, precision: precision).reduce(0) { $0 + $1.bytesPerPixel }
     }
 
     init(capacity: Int, dim: Int, precision: Precision) throws {
         self.capacity = capacity
         self.dim = dim
         self.precision = precision
-        let px = capacity, ab = precision.activationBytes
         var b: [String: AlignedBuffer] = [:]
-        for (name, bytes) in [("inp", px * 3 * ab), ("a", px * dim * ab), ("t1", px * dim * ab), ("t2", px * dim * ab),
-                              ("f", px * (dim + 4) * ab), ("edge", px * 4), ("out1", px * 12), ("result", px * 12)] {
-            b[name] = try AlignedBuffer(bytes: bytes)
+        for (name, perPixel) in Arena.layout(dim: dim, precision: precision) {
+            b[name] = try AlignedBuffer(bytes: capacity * perPixel)
         }
         buffers = b
     }

@@ -69,9 +69,9 @@ public final class Smoother {
 
     /// Smooths a whole image in one pass (memory grows with its area).
     public func smooth(_ image: RGBImage, shouldStop: () -> Bool = { false }) throws -> SmoothingResult {
-        let plan = try plan(width: image.width, height: image.height)
-        if threads > 0 { csgis_set_threads(Int32(threads)) }
-        try image.pixels.withUnsafeBufferPointer { try plan.run($0, shouldStop: shouldStop) }
+        let plan = try image.pixels.withUnsafeBufferPointer {
+            try runTile($0, width: image.width, height: image.height, shouldStop: shouldStop)
+        }
         let n = image.width * image.height
         let result = Array(UnsafeBufferPointer(start: plan.resultPointer, count: n * 3))
         let coarse = Array(UnsafeBufferPointer(start: plan.out1Pointer, count: n * 3))

@@ -6,16 +6,10 @@ import CSGISImageIO
 /// untouched at strength 0). At most a band of rows is held.
 final class SampleRowQueue {
     let width: Int, channels: Int, maxval: Int
-    private var rows: [[UInt16]] = []
-    private var head = 0
+    private var rows = RowsInFlight<[UInt16]>()
     init(width: Int, channels: Int, maxval: Int) { self.width = width; self.channels = channels; self.maxval = maxval }
-    func push(_ r: [UInt16]) { rows.append(r) }
-    func pop() -> [UInt16] {
-        let r = rows[head]
-        head += 1
-        if head > 1024, head * 2 > rows.count { rows.removeFirst(head); head = 0 }
-        return r
-    }
+    func push(_ r: [UInt16]) { rows.push(r) }
+    func pop() -> [UInt16] { rows.pop() }
 }
 
 /// Pulls sample rows from `next` and hands RGB floats to the core.
