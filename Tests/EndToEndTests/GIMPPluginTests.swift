@@ -129,6 +129,33 @@ final class GIMPPluginTests: XCTestCase {
         XCTAssertGreaterThan(colourDiff(g, orig, rect: rect), 3)
     }
 
+    /// The GUI GIMP under a virtual X server: Cancel in GIMP's progress dialog, clicked while
+    /// the plug-in smooths a 3000x3000 image with the base model (a minute or more), ends the
+    /// plug-in at once and leaves the layer untouched (Tests/Scripts/gimp-cancel.sh).
+    func testCancelInGIMPsProgressDialogLeavesTheLayerUntouched() throws {
+        try XCTSkipUnless(try Harness.sh("command -v gimp-2.10 xvfb-run xdotool").status == 0,
+                          "needs gimp-2.10, xvfb-run (xvfb) and xdotool")
+        let dir = Self.work.appendingPathComponent("cancel")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let input = dir.appendingPathComponent("big.png")
+        let example = Harness.repo.appendingPathComponent("examples/textured.png").path
+        XCTAssertEqual(try Harness.sh("convert '\(example)' -resize '3000x3000!' '\(input.path)'").status, 0)
+        let script = Harness.repo.appendingPathComponent("Tests/Scripts/gimp-cancel.sh").path
+        let r = try Harness.sh("timeout 600 xvfb-run -a -s '-screen 0 1280x900x24' '\(script)' '\(input.path)' '\(dir.path)' base",
+                               env: ["HOME": Self.home.path])
+        let log = String(decoding: r.stdout, as: UTF8.self)
+        XCTAssertEqual(r.status, 0, log + r.stderr)
+        func number(_ key: String) -> Int? {
+            log.split(separator: "\n").first { $0.hasPrefix(key + " ") }.flatMap { Int($0.split(separator: " ")[1]) }
+        }
+        let ran = try XCTUnwrap(number("plugin-ran-ms"), log), ended = try XCTUnwrap(number("plugin-ended-after-ms"), log)
+        XCTAssertGreaterThanOrEqual(ran, 2000, "Cancel was clicked while the plug-in was running")
+        XCTAssertLessThan(ended, 5000, "the plug-in ended promptly after Cancel")
+        let after = try Harness.decode(file: dir.appendingPathComponent("after.png"))
+        let orig = try Harness.decode(file: input)
+        XCTAssertEqual(after.samples, orig.samples, "the layer is untouched after Cancel")
+    }
+
     func testBadModelFailsAsAnExecutionError() throws {
         let dir = Self.work.appendingPathComponent("bad")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
