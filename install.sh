@@ -33,9 +33,12 @@ MANIFEST="$PREFIX/share/csgis/install-manifest.txt"
 
 if [ "$UNINSTALL" = 1 ]; then
   [ -f "$MANIFEST" ] || { echo "nothing installed under $PREFIX"; exit 0; }
-  while read -r f; do rm -f "$f"; done < "$MANIFEST"
+  while read -r f; do
+    rm -f "$f"
+    case "$f" in */plug-ins/csgis-smooth/*) rmdir "$(dirname "$f")" 2>/dev/null || true ;; esac  # GIMP's per-plug-in folder
+  done < "$MANIFEST"
   rm -f "$MANIFEST"
-  rmdir -p "$PREFIX/share/csgis/models" "$PREFIX/lib/pkgconfig" "$PREFIX/share/man/man1" 2>/dev/null || true
+  rmdir -p "$PREFIX/share/csgis/models" "$PREFIX/share/csgis/imagemagick" "$PREFIX/lib/pkgconfig" "$PREFIX/share/man/man1" 2>/dev/null || true
   echo "uninstalled csgis from $PREFIX"
   exit 0
 fi
@@ -75,6 +78,22 @@ pc="$(mktemp)"
 sed -e "s|@PREFIX@|$PREFIX|" -e "s|@VERSION@|$VERSION|" plugin-manifest/csgis.pc.in > "$pc"
 put 644 "$pc" "$PREFIX/lib/pkgconfig/csgis.pc"
 rm -f "$pc"
+# ImageMagick delegate (plugin-manifest/manifest.json), pointing at the installed filter:
+# copy it to ~/.config/ImageMagick/delegates.xml (or merge its line into yours) to use
+# `convert csgis:in.png out.png`.
+if command -v python3 >/dev/null; then
+  dl="$(mktemp)"
+  python3 - "$PREFIX/bin/csgis-smooth" > "$dl" <<'PY'
+import json, sys
+from xml.sax.saxutils import escape
+d = json.load(open("plugin-manifest/manifest.json"))["filter"]["imagemagick_delegate"]
+exe = escape(sys.argv[1], {'"': "&quot;"})
+print('<?xml version="1.0" encoding="UTF-8"?>\n<delegatemap>\n  '
+      + d.replace("&quot;csgis-smooth&quot;", "&quot;" + exe + "&quot;") + "\n</delegatemap>")
+PY
+  put 644 "$dl" "$PREFIX/share/csgis/imagemagick/delegates.xml"
+  rm -f "$dl"
+fi
 if [ -x plugin-manifest/install-gimp-plugin.sh ]; then
   while read -r f; do installed+=("$f"); done < <(plugin-manifest/install-gimp-plugin.sh "$PREFIX" "$BIN")
 fi

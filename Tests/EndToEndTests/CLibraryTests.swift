@@ -2,16 +2,20 @@ import CSGISImageIO
 import Foundation
 import XCTest
 
-/// install.sh into a temporary prefix, then a C program built with pkg-config against the
-/// installed library (not the build tree), compared with the filter.
+/// install.sh into a temporary prefix (and HOME, where the GIMP plug-in goes), then a C
+/// program built with pkg-config against the installed library (not the build tree),
+/// compared with the filter; the installed ImageMagick delegate.
 final class CLibraryTests: XCTestCase {
     static var prefix: URL!
     static var work: URL!
+    static var home: URL!
 
     override class func setUp() {
         work = try! Harness.tempDir()
         prefix = work.appendingPathComponent("prefix")
-        let r = try! Harness.sh("'\(Harness.repo.path)/install.sh' --prefix '\(prefix.path)' --bin-dir '\(Harness.binDir)'", env: [:], in: Harness.repo)
+        home = work.appendingPathComponent("home")
+        try! FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
+        let r = try! Harness.sh("'\(Harness.repo.path)/install.sh' --prefix '\(prefix.path)' --bin-dir '\(Harness.binDir)'", env: ["HOME": home.path], in: Harness.repo)
         XCTAssertEqual(r.status, 0, "install.sh: \(r.stderr)")
     }
 
@@ -28,7 +32,8 @@ final class CLibraryTests: XCTestCase {
 
     func testInstallLayoutAndPkgConfig() throws {
         for f in ["lib/libcsgis.so", "include/csgis.h", "lib/pkgconfig/csgis.pc", "bin/csgis-smooth", "share/man/man1/csgis-smooth.1",
-                  "share/csgis/models/csgis-base.safetensors", "share/csgis/models/csgis-lite.safetensors"] {
+                  "share/csgis/models/csgis-base.safetensors", "share/csgis/models/csgis-lite.safetensors",
+                  "share/csgis/imagemagick/delegates.xml"] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: Self.prefix.appendingPathComponent(f).path), f)
         }
         let v = try Harness.sh("\(pkg) pkg-config --modversion csgis")
@@ -101,11 +106,36 @@ final class CLibraryTests: XCTestCase {
     }
 
     func testUninstallRemovesEverything() throws {
-        let p = Self.work.appendingPathComponent("p2")
-        XCTAssertEqual(try Harness.sh("'\(Harness.repo.path)/install.sh' --prefix '\(p.path)' --bin-dir '\(Harness.binDir)'", env: [:], in: Harness.repo).status, 0)
-        XCTAssertEqual(try Harness.sh("'\(Harness.repo.path)/install.sh' --prefix '\(p.path)' --bin-dir '\(Harness.binDir)'", env: [:], in: Harness.repo).status, 0, "idempotent")
-        XCTAssertEqual(try Harness.sh("'\(Harness.repo.path)/install.sh' --prefix '\(p.path)' --uninstall", in: Harness.repo).status, 0)
-        let left = try Harness.sh("find '\(p.path)' -type f")
+        let p = Self.work.appendingPathComponent("p2"), home = Self.work.appendingPathComponent("home2")
+        try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
+        let install = "'\(Harness.repo.path)/install.sh' --prefix '\(p.path)' --bin-dir '\(Harness.binDir)'"
+        XCTAssertEqual(try Harness.sh(install, env: ["HOME": home.path], in: Harness.repo).status, 0)
+        XCTAssertEqual(try Harness.sh(install, env: ["HOME": home.path], in: Harness.repo).status, 0, "idempotent")
+        XCTAssertEqual(try Harness.sh("'\(Harness.repo.path)/install.sh' --prefix '\(p.path)' --uninstall", env: ["HOME": home.path], in: Harness.repo).status, 0)
+        let left = try Harness.sh("find '\(p.path)' -type f; find '\(home.path)' -name 'csgis*'")
         XCTAssertEqual(String(decoding: left.stdout, as: UTF8.self), "")
+    }
+
+    /// share/csgis/imagemagick/delegates.xml (made from plugin-manifest/manifest.json, naming
+    /// the installed filter), copied to ~/.config/ImageMagick as the README says: `convert
+    /// csgis:IN OUT` smooths like the filter, with PATH=/usr/bin:/bin (no csgis-smooth on it).
+    func testInstalledImageMagickDelegate() throws {
+        let home = Self.work.appendingPathComponent("im-home"), config = home.appendingPathComponent(".config/ImageMagick")
+        try FileManager.default.createDirectory(at: config, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: Self.prefix.appendingPathComponent("share/csgis/imagemagick/delegates.xml"),
+                                         to: config.appendingPathComponent("delegates.xml"))
+        let env = ["HOME": home.path, "CSGIS_MODEL": Harness.tinyModel]
+        for c in Harness.cases {
+            let png = try Harness.makeInput(c, in: Self.work)
+            let out = Self.work.appendingPathComponent("\(c.name)-delegate.png"), ref = Self.work.appendingPathComponent("\(c.name)-ref.png")
+            let r = try Harness.sh("PATH=/usr/bin:/bin convert 'csgis:\(png.path)' '\(out.path)'", env: env)
+            XCTAssertEqual(r.status, 0, "\(c.name): \(r.stderr)")
+            XCTAssertEqual(try Harness.sh("\"$CSGIS\" --quiet --model '\(Harness.tinyModel)' '\(png.path)' '\(ref.path)'").status, 0)
+            let got = try Harness.decode(file: out), want = try Harness.decode(file: ref)
+            XCTAssertEqual(got.channels, want.channels, "\(c.name): channels")
+            XCTAssertEqual(got.maxval, want.maxval, "\(c.name): depth")
+            XCTAssertEqual(got.samples, want.samples, "\(c.name): delegate output differs from the filter's")
+            XCTAssertNotEqual(got.samples, try Harness.decode(file: png).samples, "\(c.name): nothing was smoothed")
+        }
     }
 }
