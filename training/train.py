@@ -5,9 +5,14 @@
            [--no-contrastive] [--no-semantic] [--device cuda|cpu] [--resume]
 
 Resumable: the checkpoint runs/NAME/last.pt holds model, optimiser, step and elapsed time;
---resume continues from it. The learning-rate schedule halves the rate at 4/15, 8/15 and
-12/15 of the run (the paper's epochs 40/80/120 of 150), measured as the larger of the step
-fraction and the wall-clock fraction, so a time-capped run still anneals.
+--resume continues from it. The paper's learning-rate schedule (--schedule paper) halves the
+rate at 4/15, 8/15 and 12/15 of the run (its epochs 40/80/120 of 150); --schedule cosine
+warms up linearly for --warmup steps, then decays to zero along a half cosine. Both measure
+progress as the larger of the step fraction and the wall-clock fraction, so a time-capped
+run still anneals.
+--ema D keeps an exponential moving average of the weights (decay D), saved beside them.
+--export-dir DIR writes lean checkpoints (no optimiser; NAME-trainer.pt and, with --ema,
+NAME-ema.pt) every --export-every seconds: what a time-limited remote run brings back.
 Writes runs/NAME/last.pt, log.txt and metrics.json (validation PSNR/SSIM at the end).
 """
 import argparse
@@ -92,6 +97,11 @@ def main():
     p.add_argument("--freeze-bn", action="store_true",
                    help="BatchNorm in inference mode (running statistics fixed, affine trained): trains exactly "
                         "the arithmetic the engine runs, which cures blow-ups on images unlike the batch statistics")
+    p.add_argument("--schedule", default="paper", choices=["paper", "cosine"])
+    p.add_argument("--warmup", type=int, default=0, help="linear warm-up steps (cosine schedule)")
+    p.add_argument("--ema", type=float, default=0, help="weight EMA decay (0 = off)")
+    p.add_argument("--export-dir", help="write lean checkpoints here every --export-every seconds")
+    p.add_argument("--export-every", type=float, default=60)
     p.add_argument("--log-every", type=int, default=100)
     p.add_argument("--ckpt-every", type=int, default=1000)
     a = p.parse_args()
@@ -100,6 +110,8 @@ def main():
     if a.threads:
         torch.set_num_threads(a.threads)
     dev = torch.device(a.device)
+    if dev.type == "cuda":
+        torch.backends.cudnn.benchmark = True  # fixed crop size: let cuDNN pick the fastest kernels
     amp_dtype = torch.bfloat16 if a.amp == "bf16" else None
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -122,15 +134,45 @@ def main():
         model.load_state_dict(ck["trainer"])
         print(f"initialised from {a.init} ({ck.get('step', '?')} steps)")
     g = torch.Generator(device=dev).manual_seed(a.seed * 1000003 + step)
+    params = [q for q in model.parameters()]
+    ema = None
+    if a.ema > 0:
+        ema = [q.detach().clone() for q in params]
+        if a.resume and ck_path.exists() and isinstance(ck.get("ema"), list):
+            for e, v in zip(ema, ck["ema"]):
+                e.copy_(v)
     log = open(out / "log.txt", "a")
     config = {k: (None if v == float("inf") else v) for k, v in vars(a).items()}
 
+    def lean(use_ema):
+        """A checkpoint without optimiser state (model or EMA weights); --init and export.py read it."""
+        trainer = model.state_dict()
+        if use_ema:
+            names = [n for n, _ in model.named_parameters()]
+            trainer = dict(trainer, **{n: e.detach().clone() for n, e in zip(names, ema)})
+        net = {k.removeprefix("net."): v for k, v in trainer.items() if k.startswith("net.")}
+        return {"trainer": trainer, "model": net, "step": step, "elapsed": elapsed, "args": config, "is_ema": use_ema,
+                "provenance": f"csgis training/train.py, synthetic VOC-smooth-style data, {step} steps"
+                              + (f", weight EMA {a.ema}" if use_ema else ""),
+                "metadata": {"training_steps": step, "contrastive": not a.no_contrastive,
+                             "semantic": not a.no_semantic}}
+
     def save():
-        torch.save({"trainer": model.state_dict(), "model": model.net.state_dict(), "opt": opt.state_dict(),
-                    "step": step, "elapsed": elapsed, "args": config,
-                    "provenance": f"csgis training/train.py, synthetic VOC-smooth-style data, {step} steps",
-                    "metadata": {"training_steps": step, "contrastive": not a.no_contrastive,
-                                 "semantic": not a.no_semantic}}, ck_path)
+        ck = lean(False)
+        ck["opt"] = opt.state_dict()
+        if ema is not None:
+            ck["ema"] = [e.detach().clone() for e in ema]
+        torch.save(ck, ck_path)
+
+    def export():
+        name = out.name
+        for use_ema in ([False, True] if ema is not None else [False]):
+            dst = Path(a.export_dir, f"{name}-{'ema' if use_ema else 'trainer'}.pt")
+            torch.save(lean(use_ema), dst.with_suffix(".tmp"))
+            dst.with_suffix(".tmp").replace(dst)  # never leave a half-written checkpoint
+    if a.export_dir:
+        Path(a.export_dir).mkdir(parents=True, exist_ok=True)
+    last_export = time.time()
 
     t0 = time.time() - elapsed
     while step < a.steps:
@@ -138,7 +180,12 @@ def main():
         if elapsed >= a.wall_limit:
             break
         frac = max(step / a.steps, elapsed / a.wall_limit if math.isfinite(a.wall_limit) else 0)
-        lr = a.lr * 0.5 ** sum(frac >= m for m in (4 / 15, 8 / 15, 12 / 15))
+        if a.schedule == "paper":
+            lr = a.lr * 0.5 ** sum(frac >= m for m in (4 / 15, 8 / 15, 12 / 15))
+        elif step < a.warmup:
+            lr = a.lr * (step + 1) / a.warmup
+        else:
+            lr = a.lr * 0.5 * (1 + math.cos(math.pi * min(frac, 1.0)))
         for grp in opt.param_groups:
             grp["lr"] = lr
         if a.freeze_bn:
@@ -172,6 +219,9 @@ def main():
         if a.clip_grad > 0:
             torch.nn.utils.clip_grad_norm_(model.parameters(), a.clip_grad)
         opt.step()
+        if ema is not None:
+            d = min(a.ema, (1 + step) / (10 + step))  # short memory early on
+            torch._foreach_lerp_(ema, [q.detach() for q in params], 1 - d)
         step += 1
         if step % a.log_every == 0 or step == 1:
             line = (f"step {step} t {time.time() - t0:.0f}s lr {lr:.2e} loss {loss.item():.4f} "
@@ -179,10 +229,24 @@ def main():
             print(line, flush=True); log.write(line + "\n"); log.flush()
         if step % a.ckpt_every == 0:
             save()
+        if a.export_dir and time.time() - last_export >= a.export_every:
+            export(); last_export = time.time()
     elapsed = time.time() - t0
     save()
+    if a.export_dir:
+        export()
     vp, vs = evaluate(model.net, val, amp_dtype)
-    metrics = {"steps": step, "seconds": round(elapsed, 1), "val_psnr": round(vp, 3), "val_ssim": round(vs, 4),
+    extra = {}
+    if ema is not None:
+        with torch.no_grad():
+            saved = [q.detach().clone() for q in params]
+            for q, e in zip(params, ema):
+                q.copy_(e)
+            ep, es = evaluate(model.net, val, amp_dtype)
+            for q, v in zip(params, saved):
+                q.copy_(v)
+        extra = {"val_psnr_ema": round(ep, 3), "val_ssim_ema": round(es, 4)}
+    metrics = {"steps": step, "seconds": round(elapsed, 1), "val_psnr": round(vp, 3), "val_ssim": round(vs, 4), **extra,
                "device": torch.cuda.get_device_name() if dev.type == "cuda" else "cpu", "config": config}
     (out / "metrics.json").write_text(json.dumps(metrics, indent=1))
     print(json.dumps(metrics), flush=True)

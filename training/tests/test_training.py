@@ -86,6 +86,32 @@ def test_training_step_and_resume(tmp_path):
     assert "resumed at step 2" in r.stdout
 
 
+def test_ema_export_and_init(tmp_path):
+    """--ema with --export-dir writes lean checkpoints (raw and EMA weights, which differ);
+    export.py turns the EMA one into engine weights and --init starts from it."""
+    rng = np.random.default_rng(1)
+    for name in ("textures_train.npy", "textures_val.npy"):
+        np.save(tmp_path / name, rng.integers(0, 256, (4, 144, 144), dtype=np.uint8))
+    base = [sys.executable, str(HERE / "train.py"), "--data", str(tmp_path), "--dim", "4", "--blocks", "1",
+            "--batch", "2", "--crop", "32", "--device", "cpu", "--log-every", "1"]
+    subprocess.run(base + ["--out", str(tmp_path / "a"), "--steps", "4", "--ema", "0.5", "--schedule", "cosine",
+                           "--warmup", "2", "--freeze-bn", "--export-dir", str(tmp_path / "x")], check=True, capture_output=True)
+    raw = torch.load(tmp_path / "x" / "a-trainer.pt", weights_only=False)
+    ema = torch.load(tmp_path / "x" / "a-ema.pt", weights_only=False)
+    assert "opt" not in raw and ema["is_ema"] and not raw["is_ema"] and ema["step"] == 4
+    k = "net.descriptor.conv_in.weight"
+    assert not torch.equal(raw["trainer"][k], ema["trainer"][k])
+    assert torch.equal(ema["model"]["descriptor.conv_in.weight"], ema["trainer"][k])
+    subprocess.run([sys.executable, str(HERE / "export.py"), "checkpoint", str(tmp_path / "x" / "a-ema.pt"),
+                    str(tmp_path / "a.safetensors")], check=True, capture_output=True)
+    net, meta = weights.load_model(tmp_path / "a.safetensors")
+    assert torch.equal(net.state_dict()["descriptor.conv_in.weight"], ema["model"]["descriptor.conv_in.weight"])
+    assert "EMA" in meta["provenance"]
+    r = subprocess.run(base + ["--out", str(tmp_path / "b"), "--steps", "1", "--init", str(tmp_path / "x" / "a-ema.pt")],
+                       check=True, capture_output=True, text=True)
+    assert "initialised from" in r.stdout
+
+
 def test_committed_fixtures_are_reproducible(tmp_path):
     """The reference outputs in Tests/Fixtures come from this model code."""
     io, _ = weights.load(HERE.parent / "Tests" / "Fixtures" / "tiny-4x1-io.safetensors")
