@@ -7,7 +7,6 @@
 
 typedef struct { char *err; size_t errlen; } err_ctx;
 typedef struct { const uint8_t *data; size_t size, pos; } read_ctx;
-typedef struct { uint8_t *buf; size_t size, cap; int failed; } write_ctx;
 
 static void on_error(png_structp png, png_const_charp msg) {
     err_ctx *e = (err_ctx *)png_get_error_ptr(png);
@@ -78,57 +77,164 @@ int csgis_png_decode(const uint8_t *data, size_t size, uint64_t max_pixels, csgi
     return 0;
 }
 
-static void write_fn(png_structp png, png_bytep d, png_size_t n) {
-    write_ctx *w = (write_ctx *)png_get_io_ptr(png);
-    if (w->size + n > w->cap) {
-        size_t cap = w->cap ? w->cap : 65536;
-        while (cap < w->size + n) cap *= 2;
-        uint8_t *b = realloc(w->buf, cap);
-        if (!b) png_error(png, "out of memory while encoding");
-        w->buf = b; w->cap = cap;
-    }
-    memcpy(w->buf + w->size, d, n);
-    w->size += n;
-}
 static void flush_fn(png_structp png) { (void)png; }
 
-int csgis_png_encode(const csgis_png_image *img, uint8_t **out, size_t *outsize, char *err, size_t errlen) {
-    static const int types[5] = {0, PNG_COLOR_TYPE_GRAY, PNG_COLOR_TYPE_GRAY_ALPHA, PNG_COLOR_TYPE_RGB, PNG_COLOR_TYPE_RGB_ALPHA};
-    if (img->channels < 1 || img->channels > 4 || (img->bit_depth != 8 && img->bit_depth != 16)) {
-        snprintf(err, errlen, "cannot encode %d channels at %d bits", img->channels, img->bit_depth);
-        return 1;
+void csgis_png_free(csgis_png_image *img) { free(img->samples); img->samples = NULL; }
+
+/* ---- Row streaming ----
+ * Every entry point sets its own setjmp before calling libpng, so a libpng error (or a
+ * failed read/write callback, turned into png_error in C) unwinds only C frames. */
+
+struct csgis_png_reader {
+    png_structp png;
+    png_infop info;
+    err_ctx e;
+    csgis_png_read_fn read;
+    void *user;
+    const uint8_t *prefix;  /* bytes already taken from the input; only read during open */
+    size_t nprefix, prefixpos;
+    uint32_t width;
+    int channels, bit_depth;
+    uint8_t *raw;
+};
+
+static void stream_read_fn(png_structp png, png_bytep out, png_size_t n) {
+    csgis_png_reader *r = (csgis_png_reader *)png_get_io_ptr(png);
+    while (n > 0 && r->prefixpos < r->nprefix) { *out++ = r->prefix[r->prefixpos++]; n--; }
+    while (n > 0) {
+        long got = r->read(r->user, out, n);
+        if (got < 0) png_error(png, "reading the input failed");
+        if (got == 0) png_error(png, "file is truncated");
+        out += got;
+        n -= (size_t)got;
     }
-    err_ctx e = {err, errlen};
-    write_ctx w = {0};
-    uint8_t *row = NULL;
-    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &e, on_error, on_warning);
-    if (!png) { snprintf(err, errlen, "out of memory"); return 1; }
-    png_infop info = png_create_info_struct(png);
-    if (!info || setjmp(png_jmpbuf(png))) {
-        free(row); free(w.buf);
-        png_destroy_write_struct(&png, info ? &info : NULL);
-        return 1;
+}
+
+void csgis_png_reader_free(csgis_png_reader *r) {
+    if (!r) return;
+    png_destroy_read_struct(&r->png, r->info ? &r->info : NULL, NULL);
+    free(r->raw);
+    free(r);
+}
+
+csgis_png_reader *csgis_png_reader_open(csgis_png_read_fn read, void *user, const uint8_t *prefix, size_t nprefix,
+                                        uint64_t max_pixels, csgis_png_image *info, char *err, size_t errlen) {
+    memset(info, 0, sizeof *info);
+    csgis_png_reader *r = calloc(1, sizeof *r);
+    if (!r) { snprintf(err, errlen, "out of memory"); return NULL; }
+    r->e.err = err; r->e.errlen = errlen;
+    r->read = read; r->user = user; r->prefix = prefix; r->nprefix = nprefix;
+    r->png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &r->e, on_error, on_warning);
+    if (!r->png) { free(r); snprintf(err, errlen, "out of memory"); return NULL; }
+    r->info = png_create_info_struct(r->png);
+    if (!r->info || setjmp(png_jmpbuf(r->png))) {
+        if (!r->info) snprintf(err, errlen, "out of memory");
+        csgis_png_reader_free(r);
+        return NULL;
     }
-    png_set_write_fn(png, &w, write_fn, flush_fn);
-    png_set_IHDR(png, info, img->width, img->height, img->bit_depth, types[img->channels],
-                 PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
-    png_write_info(png, info);
-    size_t per = (size_t)img->width * img->channels, bpv = img->bit_depth / 8;
-    row = malloc(per * bpv);
-    if (!row) png_error(png, "out of memory while encoding");
-    for (uint32_t y = 0; y < img->height; y++) {
-        const uint16_t *s = img->samples + y * per;
-        for (size_t i = 0; i < per; i++) {
-            if (bpv == 2) { row[2 * i] = s[i] >> 8; row[2 * i + 1] = s[i] & 0xff; } else row[i] = (uint8_t)s[i];
-        }
-        png_write_row(png, row);
+    png_set_read_fn(r->png, r, stream_read_fn);
+    png_set_user_limits(r->png, 0x7fffffff, 0x7fffffff);
+    png_read_info(r->png, r->info);
+    png_uint_32 w, h;
+    int depth, ctype, il;
+    png_get_IHDR(r->png, r->info, &w, &h, &depth, &ctype, &il, NULL, NULL);
+    if ((uint64_t)w * h > max_pixels) {
+        snprintf(err, errlen, "image is %ux%u, over the limit of %llu pixels", w, h, (unsigned long long)max_pixels);
+        png_longjmp(r->png, 1);
     }
-    png_write_end(png, NULL);
-    free(row);
-    png_destroy_write_struct(&png, &info);
-    *out = w.buf;
-    *outsize = w.size;
+    if (il != PNG_INTERLACE_NONE) {
+        snprintf(err, errlen, "interlaced PNG cannot be read row by row");
+        png_longjmp(r->png, 1);
+    }
+    info->was_palette = ctype == PNG_COLOR_TYPE_PALETTE;
+    if (ctype == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(r->png);
+    if (ctype == PNG_COLOR_TYPE_GRAY && depth < 8) png_set_expand_gray_1_2_4_to_8(r->png);
+    if (png_get_valid(r->png, r->info, PNG_INFO_tRNS)) png_set_tRNS_to_alpha(r->png);
+    png_read_update_info(r->png, r->info);
+    r->width = w;
+    r->channels = png_get_channels(r->png, r->info);
+    r->bit_depth = png_get_bit_depth(r->png, r->info);
+    r->raw = malloc(png_get_rowbytes(r->png, r->info));
+    if (!r->raw) { snprintf(err, errlen, "out of memory for a row of %u pixels", w); png_longjmp(r->png, 1); }
+    info->width = w; info->height = h; info->channels = r->channels; info->bit_depth = r->bit_depth;
+    return r;
+}
+
+int csgis_png_reader_row(csgis_png_reader *r, uint16_t *row, char *err, size_t errlen) {
+    r->e.err = err; r->e.errlen = errlen;
+    if (setjmp(png_jmpbuf(r->png))) return 1;
+    png_read_row(r->png, r->raw, NULL);
+    size_t n = (size_t)r->width * r->channels;
+    for (size_t i = 0; i < n; i++)
+        row[i] = r->bit_depth == 16 ? (uint16_t)(r->raw[2 * i] << 8 | r->raw[2 * i + 1]) : r->raw[i];
     return 0;
 }
 
-void csgis_png_free(csgis_png_image *img) { free(img->samples); img->samples = NULL; }
+struct csgis_png_writer {
+    png_structp png;
+    png_infop info;
+    err_ctx e;
+    csgis_png_write_fn write;
+    void *user;
+    uint32_t width;
+    int channels, bit_depth;
+    uint8_t *raw;
+};
+
+static void stream_write_fn(png_structp png, png_bytep d, png_size_t n) {
+    csgis_png_writer *w = (csgis_png_writer *)png_get_io_ptr(png);
+    if (w->write(w->user, d, n) != 0) png_error(png, "writing the output failed");
+}
+
+void csgis_png_writer_free(csgis_png_writer *w) {
+    if (!w) return;
+    png_destroy_write_struct(&w->png, w->info ? &w->info : NULL);
+    free(w->raw);
+    free(w);
+}
+
+csgis_png_writer *csgis_png_writer_open(csgis_png_write_fn write, void *user, uint32_t width, uint32_t height,
+                                        int channels, int bit_depth, char *err, size_t errlen) {
+    static const int types[5] = {0, PNG_COLOR_TYPE_GRAY, PNG_COLOR_TYPE_GRAY_ALPHA, PNG_COLOR_TYPE_RGB, PNG_COLOR_TYPE_RGB_ALPHA};
+    if (channels < 1 || channels > 4 || (bit_depth != 8 && bit_depth != 16)) {
+        snprintf(err, errlen, "cannot encode %d channels at %d bits", channels, bit_depth);
+        return NULL;
+    }
+    csgis_png_writer *w = calloc(1, sizeof *w);
+    if (!w) { snprintf(err, errlen, "out of memory"); return NULL; }
+    w->e.err = err; w->e.errlen = errlen;
+    w->write = write; w->user = user; w->width = width; w->channels = channels; w->bit_depth = bit_depth;
+    w->raw = malloc((size_t)width * channels * (bit_depth / 8));
+    w->png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &w->e, on_error, on_warning);
+    if (!w->png || !w->raw) { csgis_png_writer_free(w); snprintf(err, errlen, "out of memory"); return NULL; }
+    w->info = png_create_info_struct(w->png);
+    if (!w->info || setjmp(png_jmpbuf(w->png))) {
+        if (!w->info) snprintf(err, errlen, "out of memory");
+        csgis_png_writer_free(w);
+        return NULL;
+    }
+    png_set_write_fn(w->png, w, stream_write_fn, flush_fn);
+    png_set_IHDR(w->png, w->info, width, height, bit_depth, types[channels],
+                 PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+    png_write_info(w->png, w->info);
+    return w;
+}
+
+int csgis_png_writer_row(csgis_png_writer *w, const uint16_t *row, char *err, size_t errlen) {
+    w->e.err = err; w->e.errlen = errlen;
+    if (setjmp(png_jmpbuf(w->png))) return 1;
+    size_t n = (size_t)w->width * w->channels;
+    for (size_t i = 0; i < n; i++) {
+        if (w->bit_depth == 16) { w->raw[2 * i] = row[i] >> 8; w->raw[2 * i + 1] = row[i] & 0xff; }
+        else w->raw[i] = (uint8_t)row[i];
+    }
+    png_write_row(w->png, w->raw);
+    return 0;
+}
+
+int csgis_png_writer_finish(csgis_png_writer *w, char *err, size_t errlen) {
+    w->e.err = err; w->e.errlen = errlen;
+    if (setjmp(png_jmpbuf(w->png))) return 1;
+    png_write_end(w->png, NULL);
+    return 0;
+}

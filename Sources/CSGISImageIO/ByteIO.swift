@@ -60,6 +60,17 @@ public final class ByteReader {
         }
     }
 
+    /// Up to `count` bytes into `p`; returns how many (0 only at the end of the input).
+    public func readSome(upTo count: Int, into p: UnsafeMutableRawPointer) throws -> Int {
+        if count == 0 { return 0 }
+        if pos == end, !(try fill()) { return 0 }
+        let n = min(count, end - pos)
+        buf.withUnsafeBytes { p.copyMemory(from: $0.baseAddress! + pos, byteCount: n) }
+        pos += n
+        consumed += n
+        return n
+    }
+
     /// Everything left (for whole-file formats such as PNG).
     public func readAll(limit: Int) throws -> [UInt8] {
         var out = [UInt8](buf[pos..<end])

@@ -163,7 +163,7 @@ public final class NetpbmReader {
 }
 
 /// Writes PAM/PGM/PPM: the header once, then rows.
-public final class NetpbmWriter {
+public final class NetpbmWriter: RowWriter {
     public let format: ImageFormat
     public let width: Int, height: Int, channels: Int, maxval: Int
     private let emit: (UnsafeRawBufferPointer) throws -> Void
@@ -210,4 +210,6 @@ public final class NetpbmWriter {
         }
         try bytes.withUnsafeBytes { try emit($0) }
     }
+
+    public func finish() throws {}
 }

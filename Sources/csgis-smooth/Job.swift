@@ -5,8 +5,9 @@ import Foundation
 /// One run of the filter: read, smooth, write.
 struct Job {
     let options: CSGISSmooth
-    /// Netpbm inputs up to this many data bytes are read whole before any output, so a
-    /// truncated or corrupt file never produces partial output; larger ones stream.
+    /// Inputs (netpbm or PNG) up to this many bytes of pixel data are read whole before any
+    /// output, so a truncated or corrupt file never produces partial output; larger ones
+    /// stream row by row (interlaced PNGs are always read whole).
     static let wholeImageBytes = 256 << 20
 
     func run() throws {
@@ -20,21 +21,37 @@ struct Job {
         guard let b1 = try reader.next() else { throw ImageError.truncated("input is 1 byte long") }
 
         let outFormat = try outputFormat()
+        let threshold = ProcessInfo.processInfo.environment["CSGIS_STREAM_THRESHOLD"].flatMap { Int($0) } ?? Job.wholeImageBytes
         if b0 == 0x89 && b1 == UInt8(ascii: "P") {
-            let data = [b0, b1] + (try reader.readAll(limit: 1 << 31))
-            let img = try PNGCodec.decode(data)
-            try processWhole(img, format: outFormat ?? .png)
+            // Signature and IHDR (33 bytes) say the size and whether rows can be streamed.
+            var head = [b0, b1] + [UInt8](repeating: 0, count: 31)
+            let got = try head.withUnsafeMutableBytes { try reader.readSome(upTo: 31, into: $0.baseAddress! + 2) }
+            var n = 2 + got
+            while n < 33, got > 0 {
+                let more = try head.withUnsafeMutableBytes { try reader.readSome(upTo: 33 - n, into: $0.baseAddress! + n) }
+                if more == 0 { break }
+                n += more
+            }
+            head.removeLast(33 - n)
+            if let ihdr = PNGHeader(head), !ihdr.interlaced, ihdr.dataBytes > threshold {
+                let pr = try PNGRowReader(input: reader, prefix: head)
+                try processStream(width: pr.width, height: pr.height, channels: pr.channels, maxval: pr.maxval, input: .png,
+                                  format: outFormat ?? .png) { try pr.readRow(into: $0) }
+            } else {
+                let img = try PNGCodec.decode(head + (try reader.readAll(limit: 1 << 31)))
+                try processWhole(img, format: outFormat ?? .png)
+            }
             return
         }
         guard b0 == UInt8(ascii: "P") else { throw ImageError.badMagic(String(format: "first bytes are 0x%02x 0x%02x", b0, b1)) }
         let nr = try NetpbmReader(input: reader, magic: (b0, b1))
         let h = nr.header
         let target = outFormat ?? h.format
-        let threshold = ProcessInfo.processInfo.environment["CSGIS_STREAM_THRESHOLD"].flatMap { Int($0) } ?? Job.wholeImageBytes
-        if h.dataBytes <= threshold || target == .png {
+        if h.dataBytes <= threshold {
             try processWhole(try ImageFile.readRest(nr), format: target)
         } else {
-            try processStream(nr, format: target)
+            try processStream(width: h.width, height: h.height, channels: h.channels, maxval: h.maxval, input: h.format,
+                              format: target) { try nr.readRow(into: $0) }
         }
     }
 
@@ -109,21 +126,38 @@ struct Job {
         }
     }
 
-    func processStream(_ nr: NetpbmReader, format: ImageFormat) throws {
-        let h = nr.header
-        let t = try makeSmoother(width: h.width, height: h.height, channels: h.channels)
+    /// Reads, smooths and writes row by row: memory stays within the budget whatever the size.
+    func processStream(width: Int, height: Int, channels: Int, maxval: Int, input: ImageFormat, format: ImageFormat,
+                       readRow: @escaping (UnsafeMutablePointer<UInt16>) throws -> Void) throws {
+        let t = try makeSmoother(width: width, height: height, channels: channels)
         let output = try Output(path: options.output)
         do {
-            let w = try NetpbmWriter(format: formatFor(format, input: h.format), width: h.width, height: h.height,
-                                     channels: h.channels, maxval: h.maxval, emit: { try output.write($0) })
-            let q = SampleRowQueue(width: h.width, channels: h.channels, maxval: h.maxval)
-            let source = SampleRowSource(queue: q) { try nr.readRow(into: $0) }
+            let w = try ImageFile.rowWriter(format: formatFor(format, input: input), width: width, height: height,
+                                            channels: channels, maxval: maxval, emit: { try output.write($0) })
+            let q = SampleRowQueue(width: width, channels: channels, maxval: maxval)
+            let source = SampleRowSource(queue: q, next: readRow)
             let sink = SampleRowSink(queue: q, passThrough: options.strength == 0) { try w.writeRow($0) }
-            try t.run(width: h.width, height: h.height, source: source, sink: sink, strength: Float(options.strength), progress: progress)
+            try t.run(width: width, height: height, source: source, sink: sink, strength: Float(options.strength), progress: progress)
+            try w.finish()
             try output.commit()
         } catch {
             output.abandon()
             throw error
         }
+    }
+}
+
+/// What a PNG's signature and IHDR chunk say (33 bytes), enough to choose how to read it.
+struct PNGHeader {
+    let width: Int, height: Int, bytesPerSample: Int, channels: Int, interlaced: Bool
+    var dataBytes: Int { width * height * channels * bytesPerSample }
+
+    init?(_ b: [UInt8]) {
+        guard b.count >= 33, PNGCodec.isPNG(Array(b[0..<8])), b[12...15].elementsEqual("IHDR".utf8) else { return nil }
+        func be32(_ i: Int) -> Int { Int(b[i]) << 24 | Int(b[i + 1]) << 16 | Int(b[i + 2]) << 8 | Int(b[i + 3]) }
+        width = be32(16); height = be32(20)
+        bytesPerSample = b[24] == 16 ? 2 : 1
+        channels = [0: 1, 2: 3, 3: 3, 4: 2, 6: 4][Int(b[25])] ?? 4
+        interlaced = b[28] != 0
     }
 }

@@ -9,8 +9,7 @@ enum ModelLocator {
     static var folders: [String] {
         var f: [String] = []
         if let d = ProcessInfo.processInfo.environment["CSGIS_MODEL_DIR"] { f.append(d) }
-        let exe = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
-        let bin = (try? URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()) ?? exe
+        let bin = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
         let dir = bin.deletingLastPathComponent()
         f.append(dir.appendingPathComponent("../share/csgis/models").standardized.path)
         // .build/<config>/csgis-smooth -> repository root

@@ -110,6 +110,56 @@ final class FilterEndToEndTests: XCTestCase {
         XCTAssertEqual(streamed.stdout, whole.stdout)
     }
 
+    /// PNGs over the whole-image threshold are read and written row by row: the result is
+    /// byte-identical to the whole-image path for every layout, palettes and 16 bits, PNG to
+    /// PNG, PNG to PAM and PAM to PNG; interlaced PNGs (read whole) too.
+    func testPNGStreamingEqualsWholeImage() throws {
+        var inputs = try Harness.cases.map { try Harness.makeInput($0, in: dir, size: "83x57") }
+        for (name, opts) in [("palette", "-colors 16 PNG8:"), ("interlaced", "-interlace PNG PNG24:")] {
+            let f = dir.appendingPathComponent("\(name).png")
+            let parts = opts.split(separator: " ")
+            XCTAssertEqual(try Harness.sh("convert '\(inputs[7].path)' \(parts.dropLast().joined(separator: " ")) \(parts.last!)'\(f.path)'").status, 0)
+            inputs.append(f)
+        }
+        let stream = ["CSGIS_STREAM_THRESHOLD": "0"]
+        for png in inputs {
+            let name = png.lastPathComponent
+            let bytes = try Data(contentsOf: png)
+            for format in ["png", "pam"] {
+                let whole = try Harness.sh("\"$CSGIS\" \(m) --format \(format)", stdin: bytes)
+                let streamed = try Harness.sh("\"$CSGIS\" \(m) --format \(format) --memory 16M", stdin: bytes, env: stream)
+                XCTAssertEqual(whole.status, 0, "\(name): \(whole.stderr)")
+                XCTAssertEqual(streamed.status, 0, "\(name): \(streamed.stderr)")
+                XCTAssertEqual(streamed.stdout, whole.stdout, "\(name) -> \(format): streamed differs from whole")
+            }
+            let pam = try Harness.sh("convert '\(png.path)' pam:-").stdout
+            let whole = try Harness.sh("\"$CSGIS\" \(m) --format png", stdin: pam)
+            let streamed = try Harness.sh("\"$CSGIS\" \(m) --format png", stdin: pam, env: stream)
+            XCTAssertEqual(streamed.stdout, whole.stdout, "\(name) as PAM -> png: streamed differs from whole")
+            XCTAssertEqual(try Harness.decode(streamed.stdout).samples, try Harness.decode(whole.stdout).samples)
+        }
+    }
+
+    /// A streamed PNG that breaks off or is corrupt part-way: exit 1, one line naming the
+    /// problem, no output file (the temporary one is removed), and the target untouched.
+    func testStreamedPNGErrorsLeaveNoOutput() throws {
+        let png = try Harness.makeInput(Harness.cases[2], in: dir, size: "300x200")
+        let bytes = try Data(contentsOf: png)
+        var corrupt = bytes
+        for i in stride(from: bytes.count / 2, to: bytes.count / 2 + 64, by: 1) { corrupt[i] ^= 0x5a }
+        let target = dir.appendingPathComponent("out.png")
+        try Data("keep me".utf8).write(to: target)
+        for (name, data, phrase) in [("truncated", bytes.prefix(bytes.count / 2), "truncated"), ("corrupt", corrupt, "PNG")] {
+            let r = try Harness.sh("\"$CSGIS\" \(m) - '\(target.path)'", stdin: Data(data), env: ["CSGIS_STREAM_THRESHOLD": "0"])
+            XCTAssertEqual(r.status, 1, name)
+            XCTAssertTrue(r.stderr.contains(phrase), "\(name): \(r.stderr)")
+            XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, "\(name): one line: \(r.stderr)")
+            XCTAssertEqual(try String(contentsOf: target, encoding: .utf8), "keep me", name)
+            XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted(), ["out.png", png.lastPathComponent].sorted(),
+                           "\(name): no temporary file left")
+        }
+    }
+
     func testBadInputsFailCleanly() throws {
         let cases: [(String, [UInt8], String)] = [
             ("empty", [], "empty input"),

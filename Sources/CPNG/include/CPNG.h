@@ -1,4 +1,4 @@
-// PNG decoding and encoding in memory through libpng, with libpng's longjmp-based errors
+// PNG decoding (whole images) and row streaming (reading and writing) through libpng, with libpng's longjmp-based errors
 // turned into return codes and messages (Swift cannot be unwound by longjmp).
 #ifndef CSGIS_CPNG_H
 #define CSGIS_CPNG_H
@@ -17,9 +17,34 @@ typedef struct csgis_png_image {
 /// else non-zero with a message in err. Images over max_pixels are refused before decoding.
 int csgis_png_decode(const uint8_t *data, size_t size, uint64_t max_pixels, csgis_png_image *out,
                      char *err, size_t errlen);
-/// Encodes samples as PNG into a malloc'd buffer (*out, *outsize); free with free().
-int csgis_png_encode(const csgis_png_image *img, uint8_t **out, size_t *outsize, char *err, size_t errlen);
 void csgis_png_free(csgis_png_image *img);
 /// True if the data starts with the PNG signature.
 int csgis_png_is_png(const uint8_t *data, size_t size);
+
+// ---- Row streaming (bounded memory) ----
+/// Reads up to `size` bytes into `buf`; returns the count (0 = end of input), or -1 on error.
+typedef long (*csgis_png_read_fn)(void *user, uint8_t *buf, size_t size);
+/// Writes all `size` bytes; returns 0, or non-zero on error.
+typedef int (*csgis_png_write_fn)(void *user, const uint8_t *buf, size_t size);
+
+typedef struct csgis_png_reader csgis_png_reader;
+/// Starts reading a non-interlaced PNG whose first `nprefix` bytes (`prefix`, kept alive
+/// for this call) were already taken from the input; fills width, height, channels,
+/// bit_depth and was_palette of `info` (samples stays NULL). Returns NULL with a message
+/// in err on failure (interlaced images are refused: they cannot be read row by row).
+csgis_png_reader *csgis_png_reader_open(csgis_png_read_fn read, void *user, const uint8_t *prefix, size_t nprefix,
+                                        uint64_t max_pixels, csgis_png_image *info, char *err, size_t errlen);
+/// The next row: width*channels samples, native order. Returns 0, or non-zero with a message.
+int csgis_png_reader_row(csgis_png_reader *r, uint16_t *row, char *err, size_t errlen);
+void csgis_png_reader_free(csgis_png_reader *r);
+
+typedef struct csgis_png_writer csgis_png_writer;
+/// Starts writing a non-interlaced PNG of the given layout (channels 1..4, depth 8 or 16).
+csgis_png_writer *csgis_png_writer_open(csgis_png_write_fn write, void *user, uint32_t width, uint32_t height,
+                                        int channels, int bit_depth, char *err, size_t errlen);
+/// Writes the next row (width*channels samples). Returns 0, or non-zero with a message.
+int csgis_png_writer_row(csgis_png_writer *w, const uint16_t *row, char *err, size_t errlen);
+/// Writes the end of the file after the last row. Returns 0, or non-zero with a message.
+int csgis_png_writer_finish(csgis_png_writer *w, char *err, size_t errlen);
+void csgis_png_writer_free(csgis_png_writer *w);
 #endif

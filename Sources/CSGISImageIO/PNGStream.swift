@@ -1,0 +1,125 @@
+import CPNG
+
+/// Reads a non-interlaced PNG row by row from a byte stream (bounded memory); interlaced
+/// PNGs can only be decoded whole (`PNGCodec.decode`).
+public final class PNGRowReader {
+    public let width: Int, height: Int, channels: Int, maxval: Int
+    private let handle: OpaquePointer
+    private let context: Unmanaged<Context>
+
+    /// The input and the first error its reads threw (libpng only sees a failed read).
+    final class Context {
+        let input: ByteReader
+        var error: Error?
+        init(_ input: ByteReader) { self.input = input }
+    }
+
+    /// `prefix`: the bytes already taken from `input` (at least the start of the signature).
+    public init(input: ByteReader, prefix: [UInt8]) throws {
+        let ctx = Context(input)
+        let retained = Unmanaged.passRetained(ctx)
+        context = retained
+        var info = csgis_png_image()
+        var err = [CChar](repeating: 0, count: 256)
+        let maxPixels = UInt64(ImageLimits.maxPixels)
+        let h = prefix.withUnsafeBufferPointer { p in
+            csgis_png_reader_open({ user, buf, size in
+                let c = Unmanaged<Context>.fromOpaque(user!).takeUnretainedValue()
+                do { return try c.input.readSome(upTo: size, into: buf!) } catch {
+                    c.error = error
+                    return -1
+                }
+            }, retained.toOpaque(), p.baseAddress, p.count, maxPixels, &info, &err, err.count)
+        }
+        guard let h else {
+            retained.release()
+            throw ctx.error ?? PNGCodec.error(String(cString: err))
+        }
+        handle = h
+        width = Int(info.width); height = Int(info.height); channels = Int(info.channels)
+        maxval = info.bit_depth == 16 ? 65535 : 255
+        guard width <= ImageLimits.maxDimension, height <= ImageLimits.maxDimension else {
+            csgis_png_reader_free(handle)
+            context.release()
+            throw ImageError.tooLarge("\(width)x\(height) is over the limit (\(ImageLimits.maxDimension) per side)")
+        }
+    }
+
+    deinit {
+        csgis_png_reader_free(handle)
+        context.release()
+    }
+
+    /// The next row: width x channels samples.
+    public func readRow(into row: UnsafeMutablePointer<UInt16>) throws {
+        var err = [CChar](repeating: 0, count: 256)
+        guard csgis_png_reader_row(handle, row, &err, err.count) == 0 else {
+            throw context.takeUnretainedValue().error ?? PNGCodec.error(String(cString: err))
+        }
+    }
+}
+
+/// Writes a PNG row by row (8-bit for maxval 255 or less, 16-bit above; other maxvals are
+/// rescaled to the nearest of those depths).
+public final class PNGRowWriter: RowWriter {
+    public let width: Int, height: Int, channels: Int, maxval: Int
+    private let depth: Int
+    private let handle: OpaquePointer
+    private let context: Unmanaged<Context>
+    private var scaled: [UInt16]
+
+    final class Context {
+        let emit: (UnsafeRawBufferPointer) throws -> Void
+        var error: Error?
+        init(_ emit: @escaping (UnsafeRawBufferPointer) throws -> Void) { self.emit = emit }
+    }
+
+    public init(width: Int, height: Int, channels: Int, maxval: Int, emit: @escaping (UnsafeRawBufferPointer) throws -> Void) throws {
+        self.width = width; self.height = height; self.channels = channels; self.maxval = maxval
+        depth = maxval == 65535 || maxval > 255 ? 16 : 8
+        scaled = maxval == 255 || maxval == 65535 ? [] : [UInt16](repeating: 0, count: width * channels)
+        let ctx = Context(emit)
+        let retained = Unmanaged.passRetained(ctx)
+        context = retained
+        var err = [CChar](repeating: 0, count: 256)
+        guard let h = csgis_png_writer_open({ user, buf, size in
+            let c = Unmanaged<Context>.fromOpaque(user!).takeUnretainedValue()
+            do { try c.emit(UnsafeRawBufferPointer(start: buf, count: size)) } catch {
+                c.error = error
+                return 1
+            }
+            return 0
+        }, retained.toOpaque(), UInt32(width), UInt32(height), Int32(channels), Int32(depth), &err, err.count) else {
+            retained.release()
+            throw ctx.error ?? ImageError.io("PNG encoding failed: \(String(cString: err))")
+        }
+        handle = h
+    }
+
+    deinit {
+        csgis_png_writer_free(handle)
+        context.release()
+    }
+
+    public func writeRow(_ samples: UnsafePointer<UInt16>) throws {
+        var err = [CChar](repeating: 0, count: 256)
+        let rc: Int32
+        if scaled.isEmpty {
+            rc = csgis_png_writer_row(handle, samples, &err, err.count)
+        } else {
+            let target = depth == 8 ? 255.0 : 65535.0
+            for i in 0..<scaled.count { scaled[i] = UInt16((Double(samples[i]) * target / Double(maxval)).rounded()) }
+            rc = scaled.withUnsafeBufferPointer { csgis_png_writer_row(handle, $0.baseAddress, &err, err.count) }
+        }
+        try check(rc, err)
+    }
+
+    public func finish() throws {
+        var err = [CChar](repeating: 0, count: 256)
+        try check(csgis_png_writer_finish(handle, &err, err.count), err)
+    }
+
+    private func check(_ rc: Int32, _ err: [CChar]) throws {
+        guard rc == 0 else { throw context.takeUnretainedValue().error ?? ImageError.io("PNG encoding failed: \(String(cString: err))") }
+    }
+}

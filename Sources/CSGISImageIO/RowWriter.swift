@@ -1,0 +1,18 @@
+/// An image encoder fed one row of samples at a time (width x channels values), so
+/// outputs of any size are written in bounded memory.
+public protocol RowWriter: AnyObject {
+    func writeRow(_ samples: UnsafePointer<UInt16>) throws
+    /// Completes the file after the last row.
+    func finish() throws
+}
+
+extension ImageFile {
+    /// A row writer for `format` that hands its bytes to `emit` as they are made.
+    public static func rowWriter(format: ImageFormat, width: Int, height: Int, channels: Int, maxval: Int,
+                                 emit: @escaping (UnsafeRawBufferPointer) throws -> Void) throws -> RowWriter {
+        if format == .png {
+            return try PNGRowWriter(width: width, height: height, channels: channels, maxval: maxval, emit: emit)
+        }
+        return try NetpbmWriter(format: format, width: width, height: height, channels: channels, maxval: maxval, emit: emit)
+    }
+}
