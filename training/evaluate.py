@@ -3,18 +3,23 @@
 
   evaluate.py [--models csgis-lite=../models/csgis-lite.safetensors ...] [--n 24]
               [--photos ../../shared/datasets/photos] [--out results/eval]
+              [--engine .build/release/csgis-smooth [--engine-precision auto]]
 
 Held-out set: synthetic structure images (seed never used in training) with textures from
 the validation bank (textures never seen in training), 256x256, with ground truth.
 Classical baselines (OpenCV ximgproc) get their parameters by a grid search on a separate
 tuning set (another seed), so each is shown at its best; the chosen parameters are printed.
-Writes OUT.json, OUT.md (tables) and OUT-photos.png (input / csgis-base / best classical on
+With --engine, each model is also scored as shipped: the Swift engine (the csgis-smooth
+filter) on 16-bit PNGs of the same inputs, at --engine-precision (auto = bf16 where the CPU
+has it). Writes OUT.json, OUT.md (tables) and OUT-photos.png (input / csgis-base / best classical on
 real photos, which have no ground truth).
 """
 import argparse
 import itertools
 import json
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -84,6 +89,18 @@ def model_fn(path):
     return run, meta
 
 
+def engine_fn(binary, model, precision):
+    """The shipped engine through the filter, on a 16-bit PNG of the input (quantising the
+    input by at most 1/131070)."""
+    def run(img):
+        with tempfile.TemporaryDirectory() as d:
+            cv2.imwrite(f"{d}/in.png", (np.clip(img, 0, 1) * 65535 + 0.5).astype(np.uint16)[..., ::-1])
+            subprocess.run([binary, "--quiet", "--model", model, "--precision", precision, f"{d}/in.png", f"{d}/out.png"],
+                           check=True)
+            return cv2.imread(f"{d}/out.png", cv2.IMREAD_UNCHANGED)[..., ::-1].astype(np.float32) / 65535
+    return run
+
+
 def tune(name, inputs, gts):
     fn, grid = CLASSICAL[name]
     best = None
@@ -103,6 +120,8 @@ def main():
     p.add_argument("--tune-n", type=int, default=8)
     p.add_argument("--photos", default=str(HERE.parent.parent / "shared" / "datasets" / "photos"))
     p.add_argument("--out", default=str(HERE / "results" / "eval"))
+    p.add_argument("--engine", help="also score each model through this csgis-smooth binary")
+    p.add_argument("--engine-precision", default="auto", choices=["auto", "fp32", "bf16"])
     a = p.parse_args()
     torch.set_num_threads(2)
     tune_in, tune_gt = dataset(777001, a.tune_n)
@@ -127,6 +146,10 @@ def main():
         ps = mean_scores(fn, val_in, val_gt)
         rows.append((label, *ps, f"{meta.get('dim')}/{meta.get('num_block')}, {meta.get('training_steps', '?')} steps"))
         print(f"{label}: PSNR {ps[0]:.2f} SSIM {ps[1]:.4f}", flush=True)
+        if a.engine:
+            es = mean_scores(engine_fn(a.engine, path, a.engine_precision), val_in, val_gt)
+            rows.append((f"{label} (Swift engine, {a.engine_precision})", *es, "the csgis-smooth filter, 16-bit PNG in/out"))
+            print(f"{label} engine: PSNR {es[0]:.2f} SSIM {es[1]:.4f}", flush=True)
     out = Path(a.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     md = ["| method | PSNR (dB) | SSIM | parameters / notes |", "|---|---:|---:|---|"]
