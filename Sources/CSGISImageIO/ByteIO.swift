@@ -71,6 +71,19 @@ public final class ByteReader {
         return n
     }
 
+    /// The next `count` bytes, fewer only at the end of the input.
+    public func readBytes(atMost count: Int) throws -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: count)
+        var n = 0
+        while n < count {
+            let got = try out.withUnsafeMutableBytes { try readSome(upTo: count - n, into: $0.baseAddress! + n) }
+            if got == 0 { break }
+            n += got
+        }
+        out.removeLast(count - n)
+        return out
+    }
+
     /// Everything left (for whole-file formats such as PNG).
     public func readAll(limit: Int) throws -> [UInt8] {
         var out = [UInt8](buf[pos..<end])

@@ -23,14 +23,13 @@ public enum ImageFile {
 
     /// Encodes `image` as `format` (nil = its own format).
     public static func encode(_ image: SampleImage, as format: ImageFormat? = nil) throws -> [UInt8] {
-        let f = format ?? image.format
-        if f == .png { return try PNGCodec.encode(image) }
         var out: [UInt8] = []
-        let w = try NetpbmWriter(format: f, width: image.width, height: image.height, channels: image.channels,
-                                 maxval: image.maxval, emit: { out.append(contentsOf: $0) })
+        let w = try rowWriter(format: format ?? image.format, width: image.width, height: image.height, channels: image.channels,
+                              maxval: image.maxval, emit: { out.append(contentsOf: $0) })
         try image.samples.withUnsafeBufferPointer { p in
             for y in 0..<image.height { try w.writeRow(p.baseAddress! + y * image.width * image.channels) }
         }
+        try w.finish()
         return out
     }
 }

@@ -20,16 +20,7 @@ public enum PNGCodec {
 
     /// Encodes 8-bit (maxval 255) or 16-bit (maxval 65535) images; other maxvals are rescaled
     /// (to 8 bits up to 255, else to 16).
-    public static func encode(_ image: SampleImage) throws -> [UInt8] {
-        var out: [UInt8] = []
-        let w = try PNGRowWriter(width: image.width, height: image.height, channels: image.channels, maxval: image.maxval,
-                                 emit: { out.append(contentsOf: $0) })
-        try image.samples.withUnsafeBufferPointer { p in
-            for y in 0..<image.height { try w.writeRow(p.baseAddress! + y * image.width * image.channels) }
-        }
-        try w.finish()
-        return out
-    }
+    public static func encode(_ image: SampleImage) throws -> [UInt8] { try ImageFile.encode(image, as: .png) }
 
     /// A libpng message as the codec error that names it.
     static func error(_ m: String) -> ImageError {

@@ -24,15 +24,7 @@ struct Job {
         let threshold = ProcessInfo.processInfo.environment["CSGIS_STREAM_THRESHOLD"].flatMap { Int($0) } ?? Job.wholeImageBytes
         if b0 == 0x89 && b1 == UInt8(ascii: "P") {
             // Signature and IHDR (33 bytes) say the size and whether rows can be streamed.
-            var head = [b0, b1] + [UInt8](repeating: 0, count: 31)
-            let got = try head.withUnsafeMutableBytes { try reader.readSome(upTo: 31, into: $0.baseAddress! + 2) }
-            var n = 2 + got
-            while n < 33, got > 0 {
-                let more = try head.withUnsafeMutableBytes { try reader.readSome(upTo: 33 - n, into: $0.baseAddress! + n) }
-                if more == 0 { break }
-                n += more
-            }
-            head.removeLast(33 - n)
+            let head = [b0, b1] + (try reader.readBytes(atMost: 31))
             if let ihdr = PNGHeader(head), !ihdr.interlaced, ihdr.dataBytes > threshold {
                 let pr = try PNGRowReader(input: reader, prefix: head)
                 try processStream(width: pr.width, height: pr.height, channels: pr.channels, maxval: pr.maxval, input: .png,
