@@ -134,7 +134,7 @@ def main():
         model.load_state_dict(ck["trainer"])
         print(f"initialised from {a.init} ({ck.get('step', '?')} steps)")
     g = torch.Generator(device=dev).manual_seed(a.seed * 1000003 + step)
-    params = [q for q in model.parameters()]
+    params = list(model.parameters())
     ema = None
     if a.ema > 0:
         ema = [q.detach().clone() for q in params]
