@@ -22,7 +22,7 @@ export LANG=C LC_ALL=C
 gimp-2.10 -n -s -d -f -b "$job" -b '(gimp-quit 1)' >"$out/gimp.log" 2>&1 &
 gimp_pid=$!
 trap 'kill $gimp_pid 2>/dev/null || true' EXIT
-plugin() { pgrep -f 'plug-ins/csgis-smooth/csgis-smooth -gimp' >/dev/null; }
+plugin() { pgrep -P $gimp_pid -f 'plug-ins/csgis-smooth/csgis-smooth -gimp' >/dev/null; }  # ours only
 # GIMP shows other "Progress" dialogs too (loading the image): wait for the plug-in to run.
 dialog=""
 for _ in $(seq 600); do
