@@ -26,6 +26,33 @@ int csgis_png_is_png(const uint8_t *data, size_t size) {
     return size >= 8 && png_sig_cmp((png_const_bytep)data, 0, 8) == 0;
 }
 
+/* Reads the header into `info` (width, height, was_palette), refuses images over max_pixels
+ * and sets the expansions both readers use (palette and 1/2/4-bit grey to 8 bits, tRNS to
+ * alpha); returns the interlace method. Errors longjmp: call under the caller's setjmp. */
+static int read_header(png_structp png, png_infop pinfo, uint64_t max_pixels, csgis_png_image *info) {
+    err_ctx *e = (err_ctx *)png_get_error_ptr(png);
+    png_set_user_limits(png, 0x7fffffff, 0x7fffffff);
+    png_read_info(png, pinfo);
+    png_uint_32 w, h;
+    int depth, ctype, interlace;
+    png_get_IHDR(png, pinfo, &w, &h, &depth, &ctype, &interlace, NULL, NULL);
+    if ((uint64_t)w * h > max_pixels) {
+        snprintf(e->err, e->errlen, "image is %ux%u, over the limit of %llu pixels", w, h, (unsigned long long)max_pixels);
+        png_longjmp(png, 1);
+    }
+    info->width = w; info->height = h;
+    info->was_palette = ctype == PNG_COLOR_TYPE_PALETTE;
+    if (ctype == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(png);
+    if (ctype == PNG_COLOR_TYPE_GRAY && depth < 8) png_set_expand_gray_1_2_4_to_8(png);
+    if (png_get_valid(png, pinfo, PNG_INFO_tRNS)) png_set_tRNS_to_alpha(png);
+    return interlace;
+}
+
+/* libpng's big-endian 8/16-bit samples -> native uint16_t. */
+static void unpack_samples(const uint8_t *raw, size_t n, int bit_depth, uint16_t *out) {
+    for (size_t i = 0; i < n; i++) out[i] = bit_depth == 16 ? (uint16_t)(raw[2 * i] << 8 | raw[2 * i + 1]) : raw[i];
+}
+
 int csgis_png_decode(const uint8_t *data, size_t size, uint64_t max_pixels, csgis_png_image *out,
                      char *err, size_t errlen) {
     memset(out, 0, sizeof *out);
@@ -43,19 +70,8 @@ int csgis_png_decode(const uint8_t *data, size_t size, uint64_t max_pixels, csgi
         return 1;
     }
     png_set_read_fn(png, &r, read_fn);
-    png_set_user_limits(png, 0x7fffffff, 0x7fffffff);
-    png_read_info(png, info);
-    png_uint_32 w, h;
-    int depth, ctype, interlace;
-    png_get_IHDR(png, info, &w, &h, &depth, &ctype, &interlace, NULL, NULL);
-    if ((uint64_t)w * h > max_pixels) {
-        snprintf(err, errlen, "image is %ux%u, over the limit of %llu pixels", w, h, (unsigned long long)max_pixels);
-        png_longjmp(png, 1);
-    }
-    out->was_palette = ctype == PNG_COLOR_TYPE_PALETTE;
-    if (ctype == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(png);
-    if (ctype == PNG_COLOR_TYPE_GRAY && depth < 8) png_set_expand_gray_1_2_4_to_8(png);
-    if (png_get_valid(png, info, PNG_INFO_tRNS)) png_set_tRNS_to_alpha(png);
+    read_header(png, info, max_pixels, out);
+    png_uint_32 w = out->width, h = out->height;
     png_set_interlace_handling(png);
     png_read_update_info(png, info);
     int channels = png_get_channels(png, info);
@@ -68,10 +84,8 @@ int csgis_png_decode(const uint8_t *data, size_t size, uint64_t max_pixels, csgi
     for (png_uint_32 y = 0; y < h; y++) rows[y] = raw + y * rowbytes;
     png_read_image(png, rows);
     png_read_end(png, NULL);
-    size_t n = (size_t)w * h * channels;
-    for (size_t i = 0; i < n; i++)
-        out->samples[i] = bd == 16 ? (uint16_t)(raw[2 * i] << 8 | raw[2 * i + 1]) : raw[i];
-    out->width = w; out->height = h; out->channels = channels; out->bit_depth = bd;
+    unpack_samples(raw, (size_t)w * h * channels, bd, out->samples);
+    out->channels = channels; out->bit_depth = bd;
     free(rows); free(raw);
     png_destroy_read_struct(&png, &info, NULL);
     return 0;
@@ -133,30 +147,17 @@ csgis_png_reader *csgis_png_reader_open(csgis_png_read_fn read, void *user, cons
         return NULL;
     }
     png_set_read_fn(r->png, r, stream_read_fn);
-    png_set_user_limits(r->png, 0x7fffffff, 0x7fffffff);
-    png_read_info(r->png, r->info);
-    png_uint_32 w, h;
-    int depth, ctype, il;
-    png_get_IHDR(r->png, r->info, &w, &h, &depth, &ctype, &il, NULL, NULL);
-    if ((uint64_t)w * h > max_pixels) {
-        snprintf(err, errlen, "image is %ux%u, over the limit of %llu pixels", w, h, (unsigned long long)max_pixels);
-        png_longjmp(r->png, 1);
-    }
-    if (il != PNG_INTERLACE_NONE) {
+    if (read_header(r->png, r->info, max_pixels, info) != PNG_INTERLACE_NONE) {
         snprintf(err, errlen, "interlaced PNG cannot be read row by row");
         png_longjmp(r->png, 1);
     }
-    info->was_palette = ctype == PNG_COLOR_TYPE_PALETTE;
-    if (ctype == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(r->png);
-    if (ctype == PNG_COLOR_TYPE_GRAY && depth < 8) png_set_expand_gray_1_2_4_to_8(r->png);
-    if (png_get_valid(r->png, r->info, PNG_INFO_tRNS)) png_set_tRNS_to_alpha(r->png);
     png_read_update_info(r->png, r->info);
-    r->width = w;
+    r->width = info->width;
     r->channels = png_get_channels(r->png, r->info);
     r->bit_depth = png_get_bit_depth(r->png, r->info);
     r->raw = malloc(png_get_rowbytes(r->png, r->info));
-    if (!r->raw) { snprintf(err, errlen, "out of memory for a row of %u pixels", w); png_longjmp(r->png, 1); }
-    info->width = w; info->height = h; info->channels = r->channels; info->bit_depth = r->bit_depth;
+    if (!r->raw) { snprintf(err, errlen, "out of memory for a row of %u pixels", info->width); png_longjmp(r->png, 1); }
+    info->channels = r->channels; info->bit_depth = r->bit_depth;
     return r;
 }
 
@@ -164,9 +165,7 @@ int csgis_png_reader_row(csgis_png_reader *r, uint16_t *row, char *err, size_t e
     r->e.err = err; r->e.errlen = errlen;
     if (setjmp(png_jmpbuf(r->png))) return 1;
     png_read_row(r->png, r->raw, NULL);
-    size_t n = (size_t)r->width * r->channels;
-    for (size_t i = 0; i < n; i++)
-        row[i] = r->bit_depth == 16 ? (uint16_t)(r->raw[2 * i] << 8 | r->raw[2 * i + 1]) : r->raw[i];
+    unpack_samples(r->raw, (size_t)r->width * r->channels, r->bit_depth, row);
     return 0;
 }
 
