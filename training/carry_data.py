@@ -1,13 +1,16 @@
 #!/usr/bin/env python3
-"""Packs the texture banks small enough to travel to a lent GPU machine, and unpacks them there.
+"""Packs the training data small enough to travel to a lent GPU machine, and unpacks them there.
 
-  carry_data.py pack DIR [--val N]     training/data/*.npy -> DIR (lossless WebP mosaics + sizes + SHA-256)
-  carry_data.py unpack DIR [--force]   DIR -> training/data/*.npy, checked against the SHA-256
+  carry_data.py pack DIR [--val N]     training/data -> DIR
+  carry_data.py unpack DIR [--force]   DIR -> training/data, checked against the SHA-256
                                        (an existing, different bank is kept unless --force)
 
-The device tool sends at most 64 MiB with the working tree; the raw banks (27 MB) plus the
-tracked files do not fit, lossless WebP does (15 MB). --val keeps only the first N held-out
-textures (the remote run's end-of-run validation only; the real evaluation runs here).
+The device tool sends at most 64 MiB with the working tree. Texture banks (real and
+procedural) travel as lossless WebP mosaics; the photo tiles as WebP mosaics too: the
+ground truths and region maps losslessly, the photos themselves lossy at quality 90 (their
+own texture is what matters, not the last bit). The photo validation sets stay here (the
+real evaluation runs here); --val keeps the first N held-out textures for the remote run's
+end-of-run check.
 """
 import argparse
 import hashlib
@@ -21,37 +24,74 @@ DATA = Path(__file__).resolve().parent / "data"
 COLS = 37
 
 
+def _mosaic(t):
+    k, s = t.shape[0], t.shape[1]
+    rows = (k + COLS - 1) // COLS
+    m = np.zeros((rows * s, COLS * s) + t.shape[3:], np.uint8)
+    for i in range(k):
+        m[(i // COLS) * s:(i // COLS + 1) * s, (i % COLS) * s:(i % COLS + 1) * s] = t[i]
+    return m
+
+
+def _unmosaic(m, n, s):
+    return np.stack([m[(i // COLS) * s:(i // COLS + 1) * s, (i % COLS) * s:(i % COLS + 1) * s] for i in range(n)])
+
+
+def _sha(a):
+    return hashlib.sha256(np.ascontiguousarray(a).tobytes()).hexdigest()
+
+
 def pack(dst, val_n):
     dst.mkdir(parents=True, exist_ok=True)
     meta = {}
-    for name, n in (("train", None), ("val", val_n)):
-        t = np.load(DATA / f"textures_{name}.npy")[:n]
-        k, s = t.shape[0], t.shape[1]
-        rows = (k + COLS - 1) // COLS
-        mosaic = np.zeros((rows * s, COLS * s), np.uint8)
-        for i in range(k):
-            mosaic[(i // COLS) * s:(i // COLS + 1) * s, (i % COLS) * s:(i % COLS + 1) * s] = t[i]
-        ok, buf = cv2.imencode(".webp", mosaic, [cv2.IMWRITE_WEBP_QUALITY, 101])  # >100 = lossless
+    for name, n in (("train", None), ("val", val_n), ("proc_train", None), ("proc_val", None)):
+        f = DATA / f"textures_{name}.npy"
+        if not f.exists():
+            continue
+        t = np.load(f)[:n]
+        ok, buf = cv2.imencode(".webp", _mosaic(t), [cv2.IMWRITE_WEBP_QUALITY, 101])  # >100 = lossless
         assert ok
         (dst / f"textures_{name}.webp").write_bytes(buf.tobytes())
-        meta[name] = {"n": k, "size": s, "sha256": hashlib.sha256(np.ascontiguousarray(t).tobytes()).hexdigest()}
+        meta[name] = {"n": t.shape[0], "size": t.shape[1], "sha256": _sha(t)}
     (dst / "textures.json").write_text(json.dumps(meta))
-    print(f"packed {meta} into {dst}")
+    if (DATA / "photos_train.npz").exists():
+        z = np.load(DATA / "photos_train.npz")
+        pm = {}
+        for key, q in (("orig", 90), ("gt", 101), ("seg", 101)):
+            a = z[key]
+            img = _mosaic(a)
+            ok, buf = cv2.imencode(".webp", img[..., ::-1] if img.ndim == 3 else img, [cv2.IMWRITE_WEBP_QUALITY, q])
+            assert ok
+            (dst / f"photos_{key}.webp").write_bytes(buf.tobytes())
+            pm[key] = {"n": a.shape[0], "size": a.shape[1], "lossless": q > 100, "sha256": _sha(a)}
+        (dst / "photos.json").write_text(json.dumps(pm))
+    total = sum(f.stat().st_size for f in dst.iterdir())
+    print(f"packed {sorted(meta)} textures{' and the photo tiles' if (dst / 'photos.json').exists() else ''} "
+          f"into {dst} ({total / 1e6:.1f} MB)")
 
 
 def unpack(src, force):
     DATA.mkdir(parents=True, exist_ok=True)
     for name, m in json.loads((src / "textures.json").read_text()).items():
         mosaic = cv2.imread(str(src / f"textures_{name}.webp"), cv2.IMREAD_GRAYSCALE)
-        s = m["size"]
-        t = np.stack([mosaic[(i // COLS) * s:(i // COLS + 1) * s, (i % COLS) * s:(i % COLS + 1) * s] for i in range(m["n"])])
-        if hashlib.sha256(t.tobytes()).hexdigest() != m["sha256"]:
+        t = _unmosaic(mosaic, m["n"], m["size"])
+        if _sha(t) != m["sha256"]:
             raise SystemExit(f"{name}: checksum mismatch")
         dst = DATA / f"textures_{name}.npy"
         if dst.exists() and not force and not np.array_equal(np.load(dst), t):
             raise SystemExit(f"{dst} exists and differs (the full bank?); pass --force to replace it")
         np.save(dst, t)
         print(name, t.shape, "ok")
+    if (src / "photos.json").exists():
+        arrays = {}
+        for key, m in json.loads((src / "photos.json").read_text()).items():
+            img = cv2.imread(str(src / f"photos_{key}.webp"), cv2.IMREAD_UNCHANGED)
+            img = img[..., ::-1] if img.ndim == 3 and key != "seg" else (img[..., 0] if img.ndim == 3 else img)
+            arrays[key] = _unmosaic(np.ascontiguousarray(img), m["n"], m["size"])
+            if m["lossless"] and _sha(arrays[key]) != m["sha256"]:
+                raise SystemExit(f"photos {key}: checksum mismatch")
+        np.savez(DATA / "photos_train.npz", **arrays)
+        print("photos", {k: v.shape for k, v in arrays.items()}, "ok")
 
 
 if __name__ == "__main__":

@@ -1,18 +1,26 @@
 #!/usr/bin/env python3
-"""Evaluate shipped/trained models against classical smoothers on the held-out set.
+"""Evaluate shipped/trained models against classical smoothers.
 
-  evaluate.py [--models csgis-lite=../models/csgis-lite.safetensors ...] [--n 24]
-              [--photos ../../shared/datasets/photos] [--out results/eval]
+  evaluate.py [--models csgis-lite=../models/csgis-lite.safetensors ...] [--data training/data]
+              [--datasets ../../shared/datasets] [--out results/eval] [--quick]
               [--engine .build/release/csgis-smooth [--engine-precision auto]]
 
-Held-out set: synthetic structure images (seed never used in training) with textures from
-the validation bank (textures never seen in training), 256x256, with ground truth.
-Classical baselines (OpenCV ximgproc) get their parameters by a grid search on a separate
-tuning set (another seed), so each is shown at its best; the chosen parameters are printed.
+Three sets, all held out from training, and a sheet:
+1. "photo-blended", the external-style set (the headline): crops of held-out photos'
+   flattenings (L0 / RTV, csgis/flatten.py) plus held-out textures (DTD, Brodatz, GIMP and
+   procedural), whole-image and per region, amplitude 0.02-0.12 (prepare.py builds it).
+2. "photo-natural": the held-out photos themselves against their flattenings.
+3. "synthetic": the earlier vector-shape held-out set (a no-regression check only: it is
+   drawn from the synthetic generator's distribution).
+Classical baselines (OpenCV ximgproc: l0Smooth, rollingGuidanceFilter, bilateralTextureFilter,
+fastGlobalSmootherFilter, guidedFilter) get their parameters by a grid search on separate
+tuning data (held-out *tuning* photos for the photo sets, another seed for synthetic), so
+each is shown at its best; the parameters are printed.
+The sheet (OUT-photos.png): input | each model | the best classical filter on the
+photo-blended set, on real photos by category (csgis/realphotos.py).
 With --engine, each model is also scored as shipped: the Swift engine (the csgis-smooth
-filter) on 16-bit PNGs of the same inputs, at --engine-precision (auto = bf16 where the CPU
-has it). Writes OUT.json, OUT.md (tables) and OUT-photos.png (input / csgis-base / best classical on
-real photos, which have no ground truth).
+filter) on 16-bit PNGs of the same inputs. --quick: the first 8 pairs of each set and a
+small grid (the tests use it). Writes OUT.json, OUT.md and OUT-photos.png.
 """
 import argparse
 import itertools
@@ -58,8 +66,8 @@ CLASSICAL = {
 }
 
 
-def dataset(seed, n, size=256):
-    tex = torch.from_numpy(np.load(HERE / "data" / "textures_val.npy")).float()[:, None] / 255
+def dataset(seed, n, size=256, data=HERE / "data"):
+    tex = torch.from_numpy(np.load(Path(data) / "textures_val.npy")).float()[:, None] / 255
     g = torch.Generator().manual_seed(seed)
     b = make_batch(tex, n, size, g, "cpu")
     to = lambda t: t.permute(0, 2, 3, 1).numpy().astype(np.float32)
@@ -101,8 +109,16 @@ def engine_fn(binary, model, precision):
     return run
 
 
-def tune(name, inputs, gts):
+def photo_set(data, split, kind, n=None):
+    z = np.load(Path(data) / f"photoval_{split}.npz")
+    f = lambda a: a[:n].astype(np.float32) / 255
+    return f(z[f"{kind}_input"]), f(z[f"{kind}_gt"])
+
+
+def tune(name, inputs, gts, quick=False):
     fn, grid = CLASSICAL[name]
+    if quick:  # the middle value of each parameter only
+        grid = {k: [v[len(v) // 2]] for k, v in grid.items()}
     best = None
     for values in itertools.product(*grid.values()):
         params = dict(zip(grid.keys(), values))
@@ -112,77 +128,101 @@ def tune(name, inputs, gts):
     return best[1]
 
 
+def evaluate_set(title, tune_in, tune_gt, val_in, val_gt, runners, engines, quick):
+    """Scores identity, the tuned classical filters and the models on one set -> (rows, params)."""
+    rows, params = [], {}
+    ident = mean_scores(lambda im: im, val_in, val_gt)
+    rows.append(("identity (input)", *ident, ""))
+    print(f"[{title}] {len(val_in)} pairs; identity: PSNR {ident[0]:.2f} SSIM {ident[1]:.4f}", flush=True)
+    for name in CLASSICAL:
+        t = time.time()
+        params[name] = tune(name, tune_in, tune_gt, quick)
+        fn = CLASSICAL[name][0]
+        ps = mean_scores(lambda im: fn(im, **params[name]), val_in, val_gt)
+        rows.append((name, *ps, json.dumps(params[name])))
+        print(f"[{title}] {name} {params[name]}: PSNR {ps[0]:.2f} SSIM {ps[1]:.4f} ({time.time() - t:.0f} s)", flush=True)
+    for label, (fn, note) in runners.items():
+        ps = mean_scores(fn, val_in, val_gt)
+        rows.append((label, *ps, note))
+        print(f"[{title}] {label}: PSNR {ps[0]:.2f} SSIM {ps[1]:.4f}", flush=True)
+        if label in engines:
+            es = mean_scores(engines[label], val_in, val_gt)
+            rows.append((f"{label} (Swift engine)", *es, "the csgis-smooth filter, 16-bit PNG in/out"))
+            print(f"[{title}] {label} engine: PSNR {es[0]:.2f} SSIM {es[1]:.4f}", flush=True)
+    return rows, params
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--models", nargs="*", default=[f"csgis-lite={HERE.parent}/models/csgis-lite.safetensors",
-                                                  f"csgis-base={HERE.parent}/models/csgis-base.safetensors"])
-    p.add_argument("--n", type=int, default=24)
-    p.add_argument("--tune-n", type=int, default=8)
-    p.add_argument("--photos", default=str(HERE.parent.parent / "shared" / "datasets" / "photos"))
+    p.add_argument("--models", nargs="*", default=[f"csgis-base={HERE.parent}/models/csgis-base.safetensors",
+                                                  f"csgis-lite={HERE.parent}/models/csgis-lite.safetensors"])
+    p.add_argument("--data", default=str(HERE / "data"))
+    p.add_argument("--datasets", default=str(HERE.parent.parent / "shared" / "datasets"))
+    p.add_argument("--n", type=int, default=24, help="synthetic held-out images")
+    p.add_argument("--tune-n", type=int, default=24, help="tuning pairs per set")
+    p.add_argument("--sets", nargs="*", default=["photo-blended", "photo-natural", "synthetic"])
     p.add_argument("--out", default=str(HERE / "results" / "eval"))
+    p.add_argument("--quick", action="store_true")
+    p.add_argument("--no-sheet", action="store_true")
     p.add_argument("--engine", help="also score each model through this csgis-smooth binary")
     p.add_argument("--engine-precision", default="auto", choices=["auto", "fp32", "bf16"])
     a = p.parse_args()
     torch.set_num_threads(2)
-    tune_in, tune_gt = dataset(777001, a.tune_n)
-    val_in, val_gt = dataset(424242, a.n)
-    rows, params = [], {}
-    ident = mean_scores(lambda im: im, val_in, val_gt)
-    rows.append(("identity (input)", *ident, ""))
-    print(f"identity: PSNR {ident[0]:.2f} SSIM {ident[1]:.4f}", flush=True)
-    for name in CLASSICAL:
-        t = time.time()
-        params[name] = tune(name, tune_in, tune_gt)
-        fn = CLASSICAL[name][0]
-        ps = mean_scores(lambda im: fn(im, **params[name]), val_in, val_gt)
-        rows.append((name, *ps, json.dumps(params[name])))
-        print(f"{name} {params[name]}: PSNR {ps[0]:.2f} SSIM {ps[1]:.4f} ({time.time() - t:.0f} s)", flush=True)
-    best_classical = max(rows[1:], key=lambda r: r[1])
-    runners = {}
+    n = 8 if a.quick else None
+    runners, engines = {}, {}
     for spec in a.models:
         label, path = spec.split("=", 1)
         fn, meta = model_fn(path)
-        runners[label] = fn
-        ps = mean_scores(fn, val_in, val_gt)
-        rows.append((label, *ps, f"{meta.get('dim')}/{meta.get('num_block')}, {meta.get('training_steps', '?')} steps"))
-        print(f"{label}: PSNR {ps[0]:.2f} SSIM {ps[1]:.4f}", flush=True)
+        runners[label] = (fn, f"{meta.get('dim')}/{meta.get('num_block')}, {meta.get('training_steps', '?')} steps")
         if a.engine:
-            es = mean_scores(engine_fn(a.engine, path, a.engine_precision), val_in, val_gt)
-            rows.append((f"{label} (Swift engine, {a.engine_precision})", *es, "the csgis-smooth filter, 16-bit PNG in/out"))
-            print(f"{label} engine: PSNR {es[0]:.2f} SSIM {es[1]:.4f}", flush=True)
+            engines[label] = engine_fn(a.engine, path, a.engine_precision)
+    results, md = {}, []
+    for title in a.sets:
+        if title == "synthetic":
+            tune_set, val_set = dataset(777001, 8 if not a.quick else 4, data=a.data), dataset(424242, a.n if not a.quick else 8, data=a.data)
+            what = f"{len(val_set[0])} synthetic 256x256 images (seed 424242), validation textures; tuned on 8 others (seed 777001)"
+        else:
+            kind = title.split("-")[1]
+            if not (Path(a.data) / "photoval_val.npz").exists():
+                print(f"[{title}] skipped: run prepare.py first"); continue
+            tune_set = photo_set(a.data, "tune", kind, min(a.tune_n, n or a.tune_n))
+            val_set = photo_set(a.data, "val", kind, n)
+            what = (f"{len(val_set[0])} 256x256 crops of held-out photos ({kind}); classical parameters tuned on "
+                    f"{len(tune_set[0])} crops of the separate tuning photos")
+        rows, params = evaluate_set(title, *tune_set, *val_set, runners, engines, a.quick)
+        classical = [r for r in rows if r[0] in CLASSICAL]
+        best = max(classical, key=lambda r: r[1])
+        results[title] = {"rows": rows, "params": params, "best_classical": best[0], "what": what}
+        md += [f"### {title}", "", what + f". Best classical: {best[0]}.", "",
+               "| method | PSNR (dB) | SSIM | parameters / notes |", "|---|---:|---:|---|"]
+        md += [f"| {r[0]} | {r[1]:.2f} | {r[2]:.4f} | {r[3]} |" for r in rows]
+        for r in rows:
+            if r[0] in runners:
+                md.append(f"\n{r[0]} vs {best[0]}: {r[1] - best[1]:+.2f} dB PSNR, "
+                          f"{100 * (1 - (1 - r[2]) / max(1e-9, 1 - best[2])):+.0f} % of its SSIM error removed")
+        md.append("")
     out = Path(a.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    md = ["| method | PSNR (dB) | SSIM | parameters / notes |", "|---|---:|---:|---|"]
-    md += [f"| {r[0]} | {r[1]:.2f} | {r[2]:.4f} | {r[3]} |" for r in rows]
-    md.append(f"\nHeld-out set: {a.n} synthetic 256x256 images (seed 424242) with validation textures; "
-              f"classical parameters tuned on {a.tune_n} other images (seed 777001). Best classical: {best_classical[0]}.")
     Path(str(out) + ".md").write_text("\n".join(md) + "\n")
-    Path(str(out) + ".json").write_text(json.dumps({"rows": rows, "params": params, "best_classical": best_classical[0]}, indent=1))
+    Path(str(out) + ".json").write_text(json.dumps(results, indent=1))
     print("\n".join(md))
-    # Real photos: input / csgis-base (or the last model) / best classical.
-    pick = []
-    for sub in ("CBSD68", "Set24", "Set18"):
-        d = Path(a.photos, sub)
-        if d.is_dir():
-            files = sorted(d.iterdir())
-            pick += files[1:2] + files[len(files) // 2:len(files) // 2 + 1]
-    if pick:
-        label = list(runners)[-1]
-        bname = best_classical[0]
-        bfn = CLASSICAL[bname][0]
+    if not a.no_sheet and "photo-blended" in results:
+        from csgis.realphotos import sheet_photos
+        bname = results["photo-blended"]["best_classical"]
+        bfn, bparams = CLASSICAL[bname][0], results["photo-blended"]["params"][bname]
+        debs = Path(a.data) / "debs" / "root"
         strips = []
-        for f in pick[:4]:
-            im = cv2.imread(str(f), cv2.IMREAD_COLOR)[..., ::-1].astype(np.float32) / 255
-            h, w = im.shape[:2]
-            s = 320 / max(h, w)
-            im = cv2.resize(im, (int(w * s) // 4 * 4, int(h * s) // 4 * 4), interpolation=cv2.INTER_AREA)
-            ours = np.clip(runners[label](im), 0, 1)
-            cl = np.clip(bfn(im, **params[bname]), 0, 1)
-            strip = np.concatenate([im, ours, cl], 1)
-            strips.append(cv2.resize(strip, (960, int(strip.shape[0] * 960 / strip.shape[1]))))
-        sheet = np.concatenate(strips, 0)
-        cv2.imwrite(str(out) + "-photos.png", _u8(sheet)[..., ::-1])
-        print(f"photo sheet: input | {label} | {bname} -> {out}-photos.png")
+        for label, im in sheet_photos(a.datasets, debs if debs.is_dir() else None)[:4 if a.quick else None]:
+            cols = [im] + [np.clip(fn(im), 0, 1) for fn, _ in runners.values()] + [np.clip(bfn(im, **bparams), 0, 1)]
+            strip = np.concatenate(cols, 1)
+            strip = cv2.resize(strip, (320 * len(cols), int(strip.shape[0] * 320 * len(cols) / strip.shape[1])), interpolation=cv2.INTER_AREA)
+            bar = np.ones((18, strip.shape[1], 3), np.float32)
+            names = ["input"] + list(runners) + [f"{bname} (best classical)"]
+            for i, nm in enumerate(names):
+                cv2.putText(bar, (label if i == 0 else nm)[:48], (4 + 320 * i, 13), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 0), 1, cv2.LINE_AA)
+            strips += [bar, strip]
+        cv2.imwrite(str(out) + "-photos.png", _u8(np.concatenate(strips, 0))[..., ::-1])
+        print(f"photo sheet: input | {' | '.join(runners)} | {bname} -> {out}-photos.png")
 
 
 if __name__ == "__main__":

@@ -1,21 +1,36 @@
 #!/usr/bin/env python3
-"""Prepare the texture banks for training and validation.
+"""Prepare the texture banks and the natural-photo sets for training and validation.
 
-  prepare.py [--datasets ../shared/datasets] [--out training/data]
+  prepare.py [--datasets ../shared/datasets] [--out training/data] [--installable]
+             [--fetch-debs] [--no-photos] [--jobs 2]
 
+Textures:
 Reads every texture image under DATASETS/textures (DTD classes, Brodatz, GIMP patterns),
 converts it to grey, scales its shorter side to 144 px and takes the centre 144x144.
 Every sixth file of each folder (sorted names) is held out for validation, so validation
 textures are never seen in training. Without DATASETS, or with --installable, it uses the
 textures that scikit-image ships (brick, grass, gravel, ...) and procedural noise instead.
-Writes textures_train.npy and textures_val.npy (uint8, N x 144 x 144).
+Writes textures_train.npy and textures_val.npy (uint8, N x 144 x 144), and the procedural
+textures (csgis/procedural.py: halftone, cross-stitch, mosaic, canvas, paper, JPEG blocks)
+as textures_proc_{train,val}.npy from separate seeds.
+
+Photos (csgis/photos.py finds them; --fetch-debs first unpacks Debian's wallpaper packages
+and opencv-doc into OUT/debs with apt-get download): each is scaled to a long side of 512 px
+(large ones also give a second, closer crop) and flattened by csgis/flatten.py (randomised
+L0 or RTV) into its ground truth; a Felzenszwalb segmentation of the ground truth gives the
+regions that per-region textures follow. Training photos are cut into overlapping 256x256
+tiles: photos_train.npz (orig, gt, seg). Held-out photos give the external-style validation
+set, photoval_{val,tune}.npz: GT crops plus held-out textures (whole-image and per region,
+faint to strong), and the photos' own texture against their flattening ("natural").
 """
 import argparse
+import sys
 from pathlib import Path
 
 import numpy as np
 
 SIZE = 144
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
 def to_square(img):
@@ -65,6 +80,9 @@ def main():
     p.add_argument("--datasets", default=str(Path(__file__).resolve().parents[1].parent / "shared" / "datasets"))
     p.add_argument("--out", default=str(Path(__file__).resolve().parent / "data"))
     p.add_argument("--installable", action="store_true")
+    p.add_argument("--fetch-debs", action="store_true", help="apt-get download the wallpaper packages into OUT/debs")
+    p.add_argument("--no-photos", action="store_true", help="textures only")
+    p.add_argument("--jobs", type=int, default=2)
     a = p.parse_args()
     if not a.installable and Path(a.datasets, "textures").is_dir():
         train, val = from_datasets(a.datasets)
@@ -76,6 +94,14 @@ def main():
     np.save(Path(a.out, "textures_train.npy"), np.stack(train))
     np.save(Path(a.out, "textures_val.npy"), np.stack(val))
     print(f"{len(train)} training and {len(val)} validation textures from {src} -> {a.out}")
+    from csgis import procedural
+    np.save(Path(a.out, "textures_proc_train.npy"), np.stack(procedural.bank(40, seed=1)))
+    np.save(Path(a.out, "textures_proc_val.npy"), np.stack(procedural.bank(8, seed=2)))
+    print(f"procedural textures: {40 * len(procedural.KINDS)} training, {8 * len(procedural.KINDS)} validation")
+    if not a.no_photos:
+        from csgis import photoset
+        debs = photoset.fetch_debs(Path(a.out, "debs")) if a.fetch_debs else (Path(a.out, "debs", "root") if Path(a.out, "debs", "root").is_dir() else None)
+        photoset.build(Path(a.out), None if a.installable else a.datasets, debs, a.jobs)
 
 
 if __name__ == "__main__":

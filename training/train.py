@@ -1,8 +1,14 @@
 #!/usr/bin/env python3
-"""Train CSGIS-Net on synthetic VOC-smooth-style pairs (see csgis/synth.py).
+"""Train CSGIS-Net on natural-photo pairs (csgis/photoset.py) and/or synthetic ones (csgis/synth.py).
 
   train.py --dim 64 --blocks 12 --out runs/base [--steps N] [--wall-limit SECONDS]
-           [--no-contrastive] [--no-semantic] [--device cuda|cpu] [--resume]
+           [--photo-frac F] [--no-contrastive] [--no-semantic] [--device cuda|cpu] [--resume]
+
+--photo-frac (default 1 where prepare.py built photos_train.npz, else 0) is the share of
+each batch drawn from the natural photos; the rest is synthetic. The semantic term needs the
+synthetic shape classes, so it only applies to the synthetic share.
+Scalar random decisions (flips, the negative's kind) come from a host-side generator, so a
+GPU step never waits for the host.
 
 Resumable: the checkpoint runs/NAME/last.pt holds model, optimiser, step and elapsed time;
 --resume continues from it. The paper's learning-rate schedule (--schedule paper) halves the
@@ -30,6 +36,7 @@ import torch.nn.functional as F
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from csgis import losses  # noqa: E402
 from csgis.model import CSGISNet  # noqa: E402
+from csgis.photoset import PhotoBank, load_textures  # noqa: E402
 from csgis.synth import NUM_CLASSES, make_batch  # noqa: E402
 
 
@@ -53,7 +60,12 @@ def psnr(a, b):
     return 10 * math.log10(1 / max(mse, 1e-12))
 
 
-def validation_set(textures_val, n=16, size=256, device="cpu"):
+def validation_set(textures_val, n=16, size=256, device="cpu", data=None):
+    """The first n pairs of the photo validation set where prepare.py built it, else synthetic."""
+    if data is not None and Path(data, "photoval_val.npz").exists():
+        z = np.load(Path(data, "photoval_val.npz"))
+        t = lambda a: torch.from_numpy(a[:n]).permute(0, 3, 1, 2).float().div(255).to(device)
+        return {"input": t(z["blended_input"]), "gt": t(z["blended_gt"])}
     g = torch.Generator().manual_seed(20221011)
     return make_batch(textures_val, n, size, g, "cpu") if device == "cpu" else {
         k: v.to(device) for k, v in make_batch(textures_val, n, size, g, "cpu").items()}
@@ -104,7 +116,11 @@ def main():
     p.add_argument("--export-every", type=float, default=60)
     p.add_argument("--log-every", type=int, default=100)
     p.add_argument("--ckpt-every", type=int, default=1000)
+    p.add_argument("--photo-frac", type=float, default=None, help="share of each batch from natural photos")
+    p.add_argument("--compile", action="store_true", help="torch.compile the training step's forward (GPU runs)")
     a = p.parse_args()
+    if a.photo_frac is None:
+        a.photo_frac = 1.0 if Path(a.data, "photos_train.npz").exists() else 0.0
 
     torch.manual_seed(a.seed)
     if a.threads:
@@ -117,10 +133,17 @@ def main():
     out.mkdir(parents=True, exist_ok=True)
     tex = torch.from_numpy(np.load(Path(a.data, "textures_train.npy"))).float()[:, None].div(255).to(dev)
     tex_val = torch.from_numpy(np.load(Path(a.data, "textures_val.npy"))).float()[:, None].div(255)
-    val = validation_set(tex_val, device=dev)
+    val = validation_set(tex_val, device=dev, data=a.data)
+    n_photo = round(a.batch * a.photo_frac)
+    bank = PhotoBank(a.data, dev) if n_photo else None
+    tex_photo = load_textures(a.data, "train").to(dev) if n_photo else None
+    data_desc = ("natural photos (flattened by L0/RTV) with natural and overlaid textures"
+                 + (f", {a.batch - n_photo}/{a.batch} synthetic" if n_photo < a.batch else "")
+                 if n_photo else "synthetic VOC-smooth-style data")
 
     model = Trainer(a.dim, a.blocks).to(dev).to(memory_format=torch.channels_last)
-    perceptual = losses.RandomPerceptual().to(dev)
+    perceptual = losses.RandomPerceptual().to(dev).to(memory_format=torch.channels_last)
+    forward = torch.compile(model) if a.compile else model
     opt = torch.optim.Adam(model.parameters(), lr=a.lr)
     step, elapsed = 0, 0.0
     ck_path = out / "last.pt"
@@ -152,7 +175,7 @@ def main():
             trainer = dict(trainer, **{n: e.detach().clone() for n, e in zip(names, ema)})
         net = {k.removeprefix("net."): v for k, v in trainer.items() if k.startswith("net.")}
         return {"trainer": trainer, "model": net, "step": step, "elapsed": elapsed, "args": config, "is_ema": use_ema,
-                "provenance": f"csgis training/train.py, synthetic VOC-smooth-style data, {step} steps"
+                "provenance": f"csgis training/train.py, {data_desc}, {step} steps"
                               + (f", weight EMA {a.ema}" if use_ema else ""),
                 "metadata": {"training_steps": step, "contrastive": not a.no_contrastive,
                              "semantic": not a.no_semantic}}
@@ -174,6 +197,9 @@ def main():
         Path(a.export_dir).mkdir(parents=True, exist_ok=True)
     last_export = time.time()
 
+    host = np.random.default_rng(a.seed * 1000003 + step)
+    elapsed0 = elapsed
+    mpix = 0.0
     t0 = time.time() - elapsed
     while step < a.steps:
         elapsed = time.time() - t0
@@ -193,26 +219,31 @@ def main():
                 if isinstance(m, nn.BatchNorm2d):
                     m.eval()
         with torch.no_grad():
-            b = make_batch(tex, a.batch, a.crop, g, dev)
-            if torch.rand(1, generator=g, device=dev).item() < 0.5:  # random flips
+            parts = []
+            if n_photo:
+                parts.append(bank.batch(tex_photo, n_photo, a.crop, g, rot=int(host.integers(0, 4)), sigma=host.uniform(1.5, 4.0)))
+            if n_photo < a.batch:
+                parts.append(make_batch(tex, a.batch - n_photo, a.crop, g, dev, sigma=host.uniform(1.5, 4.0)))
+            b = parts[0] if len(parts) == 1 else {k: torch.cat([q[k] for q in parts]) for k in parts[0]}
+            if host.random() < 0.5:  # random flips
                 b = {k: v.flip(-1) for k, v in b.items()}
         x = b["input"].contiguous(memory_format=torch.channels_last)
         with torch.autocast(dev.type, dtype=amp_dtype, enabled=amp_dtype is not None):
-            o1, o2, edge, seg = model(x)
+            o1, o2, edge, seg = forward(x)
         o1, o2, edge, seg = o1.float(), o2.float(), edge.float(), seg.float()
         pred, gt = o1 + o2, b["gt"]
         terms = {"l1": F.l1_loss(o1, gt) + F.l1_loss(pred, gt),
                  "ssim": 0.1 * (4 - losses.mssim(o1, gt)) + 0.1 * (4 - losses.mssim(pred, gt)),
                  "edge": 0.001 * losses.balanced_bce(edge, b["edge"])}
         if not a.no_contrastive:
-            neg = b["over"] if torch.rand(1).item() < 0.5 else b["input"]
+            neg = b["over"] if host.random() < 0.5 else b["input"]
             with torch.autocast(dev.type, dtype=amp_dtype, enabled=amp_dtype is not None):
                 d_pos = perceptual.distance(pred, gt).float()
                 d_neg = perceptual.distance(pred, neg).float()
             terms["contrast"] = (losses.triplet(losses.color_distance(pred, gt), losses.color_distance(pred, neg), 0.3)
                                  + losses.triplet(d_pos, d_neg, 0.04))
-        if not a.no_semantic:
-            terms["semantic"] = F.cross_entropy(seg, b["cls"])
+        if not a.no_semantic and n_photo < a.batch:
+            terms["semantic"] = F.cross_entropy(seg[n_photo:], b["cls"][n_photo:])
         loss = sum(terms.values())
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -223,8 +254,9 @@ def main():
             d = min(a.ema, (1 + step) / (10 + step))  # short memory early on
             torch._foreach_lerp_(ema, [q.detach() for q in params], 1 - d)
         step += 1
+        mpix += a.batch * a.crop * a.crop / 1e6
         if step % a.log_every == 0 or step == 1:
-            line = (f"step {step} t {time.time() - t0:.0f}s lr {lr:.2e} loss {loss.item():.4f} "
+            line = (f"step {step} t {time.time() - t0:.0f}s lr {lr:.2e} {mpix / max(1e-9, time.time() - t0 - elapsed0):.3f} Mpix/s loss {loss.item():.4f} "
                     + " ".join(f"{k} {v.item():.4f}" for k, v in terms.items()))
             print(line, flush=True); log.write(line + "\n"); log.flush()
         if step % a.ckpt_every == 0:

@@ -114,8 +114,9 @@ def edge_labels(gt):
     return (torch.sqrt(gx * gx + gy * gy) >= 50).float()
 
 
-def make_batch(textures, batch, size, g, device, amp_range=(0.03, 0.15), untextured_p=0.2):
-    """One training/validation batch as a dict of tensors on device."""
+def make_batch(textures, batch, size, g, device, amp_range=(0.03, 0.15), untextured_p=0.2, sigma=None):
+    """One training/validation batch as a dict of tensors on device. sigma: the over-smoothed
+    negative's blur; None draws it from g (a device sync on a GPU), training passes a host draw."""
     gt, cls, region = render_structure(batch, size, g, device)
     R = MAX_SHAPES + 1
     tex = texture_crops(textures, batch * R, size, g, device).view(batch, R, size, size)
@@ -123,6 +124,7 @@ def make_batch(textures, batch, size, g, device, amp_range=(0.03, 0.15), untextu
     amp = amp * (torch.rand(batch, R, 1, 1, generator=g, device=device) >= untextured_p)
     layer = (tex * amp).gather(1, region[:, None])  # each pixel takes its region's texture
     inp = (gt + layer).clamp(0, 1)
-    sigma = float(_u(g, (1,), 1.5, 4.0, device))
+    if sigma is None:
+        sigma = float(_u(g, (1,), 1.5, 4.0, device))
     return {"input": inp, "gt": gt, "edge": edge_labels(gt), "cls": cls,
             "over": gaussian_blur(gt, sigma)}

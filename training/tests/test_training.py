@@ -121,3 +121,107 @@ def test_committed_fixtures_are_reproducible(tmp_path):
         o1, o2, e, _ = net.double()(x)
     assert torch.allclose(o1[0].permute(1, 2, 0).float(), io["out1"], atol=1e-6)
     assert torch.allclose(e[0].permute(1, 2, 0).float(), io["edge"], atol=1e-6)
+
+
+# ---- natural-photo data: flattening, procedural textures, composition, prepare + evaluate ----
+
+def _step_with_texture(seed=0, size=96):
+    """A vertical step edge (0.2 | 0.8) under a strong fine checker texture."""
+    rng = np.random.default_rng(seed)
+    img = np.full((size, size, 3), 0.2, np.float32)
+    img[:, size // 2:] = 0.8
+    y, x = np.mgrid[0:size, 0:size]
+    tex = (((x // 2) + (y // 2)) % 2 * 2 - 1).astype(np.float32) * 0.06 + rng.normal(0, 0.01, (size, size))
+    return img, np.clip(img + tex[..., None], 0, 1).astype(np.float32)
+
+
+@pytest.mark.parametrize("kind", ["l0", "rtv"])
+def test_flattening_removes_texture_and_keeps_the_edge(kind):
+    from csgis import flatten
+    clean, textured = _step_with_texture()
+    out = flatten.l0(textured, 0.03) if kind == "l0" else flatten.rtv(textured, 0.01, 2.0)
+    left, right = out[8:-8, 8:40], out[8:-8, 56:-8]
+    assert left.std() < 0.25 * textured[8:-8, 8:40].std(), "texture survived"
+    assert abs(float(right.mean() - left.mean()) - 0.6) < 0.08, "the edge was flattened away"
+    assert np.abs(out - clean).mean() < np.abs(textured - clean).mean() / 2
+
+
+def test_random_flatten_is_reproducible_and_varied():
+    from csgis import flatten
+    _, img = _step_with_texture(1)
+    a = flatten.random_flatten(img, np.random.default_rng(3))
+    b = flatten.random_flatten(img, np.random.default_rng(3))
+    assert a[1] == b[1] and np.array_equal(a[0], b[0])
+    kinds = {flatten.random_flatten(img[:32, :32], np.random.default_rng(s))[1].split()[0] for s in range(12)}
+    assert kinds == {"l0", "rtv"}
+
+
+def test_procedural_textures():
+    from csgis import procedural
+    bank = procedural.bank(2, seed=4)
+    assert len(bank) == 2 * len(procedural.KINDS)
+    for t in bank:
+        assert t.shape == (procedural.SIZE, procedural.SIZE) and t.dtype == np.uint8
+        assert t.std() > 10, "a texture must have contrast"
+    assert not np.array_equal(bank[0], procedural.bank(2, seed=5)[0]), "another seed, other textures"
+
+
+def test_compose_modes():
+    from csgis.photoset import compose
+    g = torch.Generator().manual_seed(0)
+    gt = torch.full((3, 3, 64, 64), 0.5)
+    orig = torch.rand(3, 3, 64, 64)
+    seg = torch.zeros(3, 64, 64, dtype=torch.long)
+    seg[:, :, 32:] = 1
+    tex = torch.rand(8, 1, 144, 144)
+    inp, modes = compose(gt, orig, seg, tex, g, "cpu", modes=torch.tensor([0, 1, 2]), amp_range=(0.05, 0.05))
+    assert modes.tolist() == [0, 1, 2]
+    # natural: the photo itself, at most a faint overlay
+    assert (inp[0] - orig[0]).abs().max() < 0.05 * 0.25 * 6
+    # whole-image: one texture layer (the same on both halves' statistics), added to the ground truth
+    assert (inp[1] - gt[1]).abs().mean() > 0.01
+    # per region: the two segments carry different textures
+    left, right = (inp[2] - gt[2])[:, :, :32], (inp[2] - gt[2])[:, :, 32:]
+    assert not torch.allclose(left, right[:, :, :32], atol=1e-3)
+
+
+def test_prepare_builds_photo_sets_and_evaluate_reports_them(tmp_path):
+    """The whole data pipeline on the installable sources (scikit-image's photos), then the
+    evaluation on a tiny random model: every table and the sheet come out."""
+    out = tmp_path / "data"
+    r = subprocess.run([sys.executable, str(HERE / "prepare.py"), "--installable", "--out", str(out), "--jobs", "2"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    z = np.load(out / "photos_train.npz")
+    assert z["orig"].shape[1:] == (256, 256, 3) and z["gt"].shape == z["orig"].shape and z["seg"].shape == z["orig"].shape[:3]
+    v = np.load(out / "photoval_val.npz")
+    assert len(v["blended_input"]) >= 3 and v["blended_input"].shape == v["blended_gt"].shape
+    assert np.abs(v["blended_input"].astype(int) - v["blended_gt"]).mean() > 1, "validation inputs carry texture"
+    assert (out / "photoval_tune.npz").exists()
+    net = randomize_(CSGISNet(4, 1), 7)
+    weights.save(tmp_path / "tiny.safetensors", weights.state_for_export(net.state_dict()), 4, 1, "RGB", "test")
+    r = subprocess.run([sys.executable, str(HERE / "evaluate.py"), "--quick", "--data", str(out), "--datasets", str(tmp_path / "none"),
+                        "--models", f"tiny={tmp_path / 'tiny.safetensors'}", "--out", str(tmp_path / "eval")],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-2000:]
+    md = (tmp_path / "eval.md").read_text()
+    for title in ("photo-blended", "photo-natural", "synthetic"):
+        assert f"### {title}" in md
+    assert "fastGlobalSmootherFilter" in md and "| tiny |" in md
+    assert (tmp_path / "eval-photos.png").exists()
+
+
+def test_training_on_photos(tmp_path):
+    """train.py picks the photo bank when prepare.py built one, and logs its throughput."""
+    rng = np.random.default_rng(2)
+    for name in ("textures_train.npy", "textures_val.npy"):
+        np.save(tmp_path / name, rng.integers(0, 256, (4, 144, 144), dtype=np.uint8))
+    t = lambda *s: rng.integers(0, 256, s, dtype=np.uint8)
+    np.savez(tmp_path / "photos_train.npz", orig=t(3, 256, 256, 3), gt=t(3, 256, 256, 3), seg=t(3, 256, 256))
+    r = subprocess.run([sys.executable, str(HERE / "train.py"), "--data", str(tmp_path), "--dim", "4", "--blocks", "1",
+                        "--out", str(tmp_path / "run"), "--steps", "2", "--batch", "2", "--crop", "32", "--device", "cpu",
+                        "--log-every", "1", "--amp", "none"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "Mpix/s" in r.stdout
+    ck = torch.load(tmp_path / "run" / "last.pt", weights_only=False)
+    assert "natural photos" in ck["provenance"]
