@@ -22,7 +22,9 @@ let package = Package(
         // libpng (Debian: libpng-dev) through a small C layer that contains its longjmp errors.
         .target(name: "CPNG", linkerSettings: [.linkedLibrary("png16")]),
         .target(name: "CSGISImageIO", dependencies: ["CPNG"]),
-        .executableTarget(name: "csgis-smooth", dependencies: ["CSGISCore", "CSGISImageIO",
+        // O_TMPFILE and signal-time cleanup for the filter's atomic output.
+        .target(name: "CFileOps"),
+        .executableTarget(name: "csgis-smooth", dependencies: ["CSGISCore", "CSGISImageIO", "CFileOps",
                                                                .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "csgis-bench", dependencies: ["CSGISCore"]),
         .testTarget(name: "CSGISCoreTests", dependencies: ["CSGISCore"]),

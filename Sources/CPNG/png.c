@@ -6,7 +6,6 @@
 #include <string.h>
 
 typedef struct { char *err; size_t errlen; } err_ctx;
-typedef struct { const uint8_t *data; size_t size, pos; } read_ctx;
 
 static void on_error(png_structp png, png_const_charp msg) {
     err_ctx *e = (err_ctx *)png_get_error_ptr(png);
@@ -15,11 +14,45 @@ static void on_error(png_structp png, png_const_charp msg) {
 }
 static void on_warning(png_structp png, png_const_charp msg) { (void)png; (void)msg; }
 
+/* Follows the chunk structure of the bytes handed to libpng and refuses an ancillary chunk
+ * (metadata: text, ICC profile, ...) that claims more than MAX_ANCILLARY bytes, before
+ * libpng allocates a buffer of that size (libpng only warns about such chunks, and then
+ * allocates and reads them). Critical chunks (IDAT) may be any length: they are streamed. */
+#define MAX_ANCILLARY (16u << 20)
+typedef struct { uint64_t pos, next; uint8_t hdr[8]; } chunk_guard;
+
+static void guard_bytes(png_structp png, chunk_guard *g, const uint8_t *p, size_t n) {
+    while (n > 0) {
+        if (g->pos < g->next) {  /* inside a chunk's data or CRC (or the signature) */
+            uint64_t skip = g->next - g->pos < n ? g->next - g->pos : n;
+            g->pos += skip; p += skip; n -= (size_t)skip;
+            continue;
+        }
+        size_t at = (size_t)(g->pos - g->next);  /* 0..7 header bytes seen */
+        g->hdr[at] = *p++; n--; g->pos++;
+        if (at == 7) {
+            uint32_t len = (uint32_t)g->hdr[0] << 24 | g->hdr[1] << 16 | g->hdr[2] << 8 | g->hdr[3];
+            int ancillary = (g->hdr[4] & 0x20) != 0;  /* lower-case first letter */
+            if (ancillary && len > MAX_ANCILLARY) {
+                char msg[96];
+                snprintf(msg, sizeof msg, "chunk '%c%c%c%c' claims %u bytes (metadata over %u MiB is refused)",
+                         g->hdr[4], g->hdr[5], g->hdr[6], g->hdr[7], len, MAX_ANCILLARY >> 20);
+                png_error(png, msg);
+            }
+            g->next = g->pos + (uint64_t)len + 4;  /* data and CRC, then the next header */
+            g->pos = g->next - ((uint64_t)len + 4);
+        }
+    }
+}
+
+typedef struct { const uint8_t *data; size_t size, pos; chunk_guard guard; } guarded_read_ctx;
+
 static void read_fn(png_structp png, png_bytep out, png_size_t n) {
-    read_ctx *r = (read_ctx *)png_get_io_ptr(png);
+    guarded_read_ctx *r = (guarded_read_ctx *)png_get_io_ptr(png);
     if (r->size - r->pos < n) png_error(png, "file is truncated");
     memcpy(out, r->data + r->pos, n);
     r->pos += n;
+    guard_bytes(png, &r->guard, out, n);
 }
 
 int csgis_png_is_png(const uint8_t *data, size_t size) {
@@ -32,6 +65,10 @@ int csgis_png_is_png(const uint8_t *data, size_t size) {
 static int read_header(png_structp png, png_infop pinfo, uint64_t max_pixels, csgis_png_image *info) {
     err_ctx *e = (err_ctx *)png_get_error_ptr(png);
     png_set_user_limits(png, 0x7fffffff, 0x7fffffff);
+    /* A chunk claiming gigabytes (a tEXt of length 0x7fffffff, say) is refused before libpng
+     * allocates it: 16 MiB holds any real ICC profile or text; at most 1000 ancillary chunks. */
+    png_set_chunk_malloc_max(png, 16u << 20);
+    png_set_chunk_cache_max(png, 1000);
     png_read_info(png, pinfo);
     png_uint_32 w, h;
     int depth, ctype, interlace;
@@ -58,7 +95,7 @@ int csgis_png_decode(const uint8_t *data, size_t size, uint64_t max_pixels, csgi
     memset(out, 0, sizeof *out);
     if (!csgis_png_is_png(data, size)) { snprintf(err, errlen, "not a PNG file (bad signature)"); return 1; }
     err_ctx e = {err, errlen};
-    read_ctx r = {data, size, 0};
+    guarded_read_ctx r = {data, size, 0, {0, 8, {0}}};
     png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &e, on_error, on_warning);
     if (!png) { snprintf(err, errlen, "out of memory"); return 1; }
     png_infop info = png_create_info_struct(png);
@@ -110,10 +147,13 @@ struct csgis_png_reader {
     uint32_t width;
     int channels, bit_depth;
     uint8_t *raw;
+    chunk_guard guard;
 };
 
 static void stream_read_fn(png_structp png, png_bytep out, png_size_t n) {
     csgis_png_reader *r = (csgis_png_reader *)png_get_io_ptr(png);
+    png_bytep start = out;
+    size_t total = n;
     while (n > 0 && r->prefixpos < r->nprefix) { *out++ = r->prefix[r->prefixpos++]; n--; }
     while (n > 0) {
         long got = r->read(r->user, out, n);
@@ -122,6 +162,7 @@ static void stream_read_fn(png_structp png, png_bytep out, png_size_t n) {
         out += got;
         n -= (size_t)got;
     }
+    guard_bytes(png, &r->guard, start, total);
 }
 
 void csgis_png_reader_free(csgis_png_reader *r) {
@@ -138,6 +179,7 @@ csgis_png_reader *csgis_png_reader_open(csgis_png_read_fn read, void *user, cons
     if (!r) { snprintf(err, errlen, "out of memory"); return NULL; }
     r->e.err = err; r->e.errlen = errlen;
     r->read = read; r->user = user; r->prefix = prefix; r->nprefix = nprefix;
+    r->guard.next = 8;  /* after the signature */
     r->png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &r->e, on_error, on_warning);
     if (!r->png) { free(r); snprintf(err, errlen, "out of memory"); return NULL; }
     r->info = png_create_info_struct(r->png);

@@ -28,7 +28,7 @@ private func status(for error: Error) -> csgis_status {
     switch error as? CSGISError {
     case .cannotRead?: return fail(CSGIS_ERR_IO, m)
     case .invalidWeights?: return fail(CSGIS_ERR_INVALID_MODEL, m)
-    case .invalidImage?: return fail(CSGIS_ERR_INVALID_ARGUMENT, m)
+    case .invalidImage?, .invalidArgument?: return fail(CSGIS_ERR_INVALID_ARGUMENT, m)
     case .unsupported?: return fail(CSGIS_ERR_UNSUPPORTED, m)
     case .outOfMemory?: return fail(CSGIS_ERR_OUT_OF_MEMORY, m)
     case .cancelled?: return fail(CSGIS_ERR_CANCELLED, m)
@@ -132,15 +132,18 @@ struct Layout {
         // the same arithmetic as the filter's (CSGISImageIO.samplesToRGB), so results match exactly
         case CSGIS_U8: return Float(p.load(fromByteOffset: i, as: UInt8.self)) * (1 / Float(255))
         case CSGIS_U16: return Float(p.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) * (1 / Float(65535))
-        default: return p.loadUnaligned(fromByteOffset: 4 * i, as: Float.self)
+        default:
+            let v = p.loadUnaligned(fromByteOffset: 4 * i, as: Float.self)
+            return v.isNaN ? 0 : v  // a NaN sample would spread through the network's receptive field
         }
     }
 
     func store(_ p: UnsafeMutableRawPointer, _ i: Int, _ v: Float) {
         switch type {
-        case CSGIS_U8: p.storeBytes(of: UInt8((min(max(v, 0), 1) * 255).rounded()), toByteOffset: i, as: UInt8.self)
-        case CSGIS_U16: p.storeBytes(of: UInt16((min(max(v, 0), 1) * 65535).rounded()), toByteOffset: 2 * i, as: UInt16.self)
-        default: p.storeBytes(of: v, toByteOffset: 4 * i, as: Float.self)
+        // `v > 0` is false for NaN: a NaN sample becomes 0 instead of trapping in the conversion
+        case CSGIS_U8: p.storeBytes(of: v > 0 ? UInt8((min(v, 1) * 255).rounded()) : 0, toByteOffset: i, as: UInt8.self)
+        case CSGIS_U16: p.storeBytes(of: v > 0 ? UInt16((min(v, 1) * 65535).rounded()) : 0, toByteOffset: 2 * i, as: UInt16.self)
+        default: p.storeBytes(of: v.isNaN ? 0 : v, toByteOffset: 4 * i, as: Float.self)
         }
     }
 
@@ -172,12 +175,18 @@ struct Layout {
     }
 }
 
+/// Checks every option before anything is allocated -> the smoother for them.
 private func smoother(_ model: CSGISModel, _ o: csgis_options, rowOverhead: Int = 0) throws -> TiledSmoother {
     guard let p = Precision.allCases.first(where: { [.auto: CSGIS_PRECISION_AUTO, .fp32: CSGIS_PRECISION_FP32, .bf16: CSGIS_PRECISION_BF16][$0] == o.precision }) else {
-        throw CSGISError.invalidImage("options: unknown precision \(o.precision.rawValue)")
+        throw CSGISError.invalidArgument("options: unknown precision \(o.precision.rawValue)")
     }
-    guard o.threads >= 0, o.tile_size >= 0 else { throw CSGISError.invalidImage("options: threads and tile_size must be >= 0") }
-    guard o.strength >= 0, o.strength <= 1 else { throw CSGISError.invalidImage("options: strength \(o.strength) is outside 0..1") }
+    // written so that NaN fails too
+    guard o.strength >= 0 && o.strength <= 1 else { throw CSGISError.invalidArgument("options: strength \(o.strength) is outside 0..1") }
+    guard o.threads >= 0 else { throw CSGISError.invalidArgument("options: threads \(o.threads) is negative") }
+    guard o.tile_size >= 0 else { throw CSGISError.invalidArgument("options: tile_size \(o.tile_size) is negative") }
+    guard o.memory_budget <= UInt(Int64.max) else {
+        throw CSGISError.invalidArgument("options: memory_budget \(o.memory_budget) is larger than any machine's memory")
+    }
     return try TiledSmoother(model: model, precision: p, threads: Int(o.threads),
                              memoryBudget: o.memory_budget == 0 ? nil : Int(o.memory_budget), tileSize: o.tile_size == 0 ? nil : Int(o.tile_size),
                              rowOverhead: rowOverhead)
@@ -193,6 +202,66 @@ private func callbacks(_ o: csgis_options) -> (((SmoothingProgress) -> Bool)?, (
 
 // MARK: smoothing
 
+/// Rows read in `input`'s layout, kept until written so that alpha can be restored, and
+/// written in `output`'s layout. Both C entry points stream through it: csgis_smooth over
+/// the caller's buffers, csgis_smooth_stream over the caller's callbacks.
+private final class LayoutRows: RowSource, RowSink {
+    typealias Transfer = (_ first: Int, _ count: Int, _ rows: UnsafeMutableRawPointer) -> Int32
+    let input: Layout, output: Layout
+    let read: Transfer, write: Transfer
+    var readRow = 0, writtenRow = 0
+    var pending = RowsInFlight<[UInt8]>()
+    /// Strength 0 with one sample type: rows are copied unchanged, bit for bit.
+    let passThrough: Bool
+    init(input: Layout, output: Layout, passThrough: Bool, read: @escaping Transfer, write: @escaping Transfer) {
+        self.input = input; self.output = output; self.read = read; self.write = write
+        self.passThrough = passThrough && input.type == output.type && input.stride == output.stride
+    }
+    /// Bytes held per row in flight, for the scheduler's budget.
+    static func overhead(_ input: Layout, _ output: Layout) -> Int { input.stride + output.stride + 64 }
+
+    func readRows(_ count: Int, into buffer: UnsafeMutablePointer<Float>) throws {
+        var raw = [UInt8](repeating: 0, count: input.stride * count)
+        let rc = raw.withUnsafeMutableBytes { read(readRow, count, $0.baseAddress!) }
+        guard rc == 0 else { throw CallbackFailure(description: "read_rows returned \(rc) for rows \(readRow)..<\(readRow + count)") }
+        for r in 0..<count {
+            let row = Array(raw[(r * input.stride)..<(r * input.stride + input.stride)])
+            row.withUnsafeBytes { input.toRGB($0.baseAddress!, buffer + r * input.width * 3) }
+            pending.push(row)
+        }
+        readRow += count
+    }
+
+    func writeRows(_ count: Int, from buffer: UnsafePointer<Float>) throws {
+        var raw = [UInt8](repeating: 0, count: output.stride * count)
+        raw.withUnsafeMutableBytes { out in
+            for r in 0..<count {
+                let src = pending.pop()
+                src.withUnsafeBytes { s in
+                    if passThrough {
+                        (out.baseAddress! + r * output.stride).copyMemory(from: s.baseAddress!, byteCount: output.stride)
+                    } else {
+                        output.fromRGB(buffer + r * output.width * 3, out.baseAddress! + r * output.stride, alphaFrom: s.baseAddress!, input)
+                    }
+                }
+            }
+        }
+        let rc = raw.withUnsafeMutableBytes { write(writtenRow, count, $0.baseAddress!) }
+        guard rc == 0 else { throw CallbackFailure(description: "write_rows returned \(rc) for rows \(writtenRow)..<\(writtenRow + count)") }
+        writtenRow += count
+    }
+}
+
+/// One run of either entry point: validated options, then rows through the scheduler.
+private func smoothRows(_ m: CSGISModel, _ options: UnsafePointer<csgis_options>?, input: Layout, output: Layout,
+                        read: @escaping LayoutRows.Transfer, write: @escaping LayoutRows.Transfer) throws {
+    let o = options?.pointee ?? cDefaultOptions()
+    let t = try smoother(m, o, rowOverhead: LayoutRows.overhead(input, output))
+    let (progress, stop) = callbacks(o)
+    let rows = LayoutRows(input: input, output: output, passThrough: o.strength == 0, read: read, write: write)
+    try t.run(width: input.width, height: input.height, source: rows, sink: rows, strength: o.strength, progress: progress, shouldStop: stop)
+}
+
 @_cdecl("csgis_smooth")
 public func cSmooth(_ model: OpaquePointer?, _ options: UnsafePointer<csgis_options>?, _ srcDesc: UnsafePointer<csgis_image>?,
                     _ src: UnsafeRawPointer?, _ dstDesc: UnsafePointer<csgis_image>?, _ dst: UnsafeMutableRawPointer?) -> csgis_status {
@@ -200,87 +269,22 @@ public func cSmooth(_ model: OpaquePointer?, _ options: UnsafePointer<csgis_opti
         return fail(CSGIS_ERR_INVALID_ARGUMENT, "csgis_smooth: NULL argument")
     }
     do {
-        let o = options?.pointee ?? cDefaultOptions()
         let s = try Layout(srcDesc.pointee, "source"), d = try Layout(dstDesc.pointee, "destination")
         guard s.width == d.width, s.height == d.height, s.channels == d.channels, s.alpha == d.alpha else {
             throw CSGISError.invalidImage("destination must have the source's size, channels and alpha position")
         }
-        var rgb = [Float](repeating: 0, count: s.width * s.height * 3)
-        rgb.withUnsafeMutableBufferPointer { b in for y in 0..<s.height { s.toRGB(src + y * s.stride, b.baseAddress! + y * s.width * 3) } }
-        var out = rgb
-        if o.strength > 0 {
-            let t = try smoother(m, o)
-            let (progress, stop) = callbacks(o)
-            out = try t.smooth(try RGBImage(width: s.width, height: s.height, pixels: rgb), strength: o.strength,
-                               progress: progress, shouldStop: stop).pixels
-        }
-        // src and dst may alias: keep the source alpha before writing.
-        let alphaCopy: [UInt8]? = s.alpha >= 0 ? Array(UnsafeRawBufferPointer(start: src, count: s.stride * (s.height - 1) + s.width * s.channels * s.bytesPerSample)) : nil
-        if o.strength == 0 && s.type == d.type {
-            // exact pass-through
-            for y in 0..<s.height { (dst + y * d.stride).copyMemory(from: src + y * s.stride, byteCount: s.width * s.channels * s.bytesPerSample) }
-            return CSGIS_OK
-        }
-        try out.withUnsafeBufferPointer { b in
-            try alphaCopy.withUnsafeBytesOrNil { a in
-                for y in 0..<s.height {
-                    d.fromRGB(b.baseAddress! + y * s.width * 3, dst + y * d.stride, alphaFrom: a.map { $0 + y * s.stride }, s)
-                }
-            }
-        }
+        // The whole image is a stream over the caller's memory, so it runs within the budget
+        // whatever its size. src and dst may alias: row y is written only after it was read.
+        let sRow = s.width * s.channels * s.bytesPerSample, dRow = d.width * d.channels * d.bytesPerSample
+        try smoothRows(m, options, input: s, output: d, read: { first, count, rows in
+            for r in 0..<count { (rows + r * s.stride).copyMemory(from: src + (first + r) * s.stride, byteCount: sRow) }
+            return 0
+        }, write: { first, count, rows in
+            for r in 0..<count { (dst + (first + r) * d.stride).copyMemory(from: rows + r * d.stride, byteCount: dRow) }
+            return 0
+        })
         return CSGIS_OK
     } catch { return status(for: error) }
-}
-
-private extension Optional where Wrapped == [UInt8] {
-    func withUnsafeBytesOrNil<R>(_ body: (UnsafeRawPointer?) throws -> R) rethrows -> R {
-        switch self {
-        case .none: return try body(nil)
-        case let .some(a): return try a.withUnsafeBytes { try body($0.baseAddress!) }
-        }
-    }
-}
-
-/// Rows from the caller's read callback, kept until written so alpha can be restored.
-private final class CallbackRows: RowSource, RowSink {
-    let layout: Layout
-    let read: csgis_read_rows_fn, write: csgis_write_rows_fn
-    let user: UnsafeMutableRawPointer?
-    var readRow = 0, writtenRow = 0
-    var pending = RowsInFlight<[UInt8]>()
-    let passThrough: Bool
-    init(layout: Layout, read: csgis_read_rows_fn, write: csgis_write_rows_fn, user: UnsafeMutableRawPointer?, passThrough: Bool) {
-        self.layout = layout; self.read = read; self.write = write; self.user = user; self.passThrough = passThrough
-    }
-    func readRows(_ count: Int, into buffer: UnsafeMutablePointer<Float>) throws {
-        var raw = [UInt8](repeating: 0, count: layout.stride * count)
-        let rc = raw.withUnsafeMutableBytes { read(user, UInt32(readRow), UInt32(count), $0.baseAddress!) }
-        guard rc == 0 else { throw CallbackFailure(description: "read_rows returned \(rc) for rows \(readRow)..<\(readRow + count)") }
-        for r in 0..<count {
-            let row = Array(raw[(r * layout.stride)..<(r * layout.stride + layout.stride)])
-            row.withUnsafeBytes { layout.toRGB($0.baseAddress!, buffer + r * layout.width * 3) }
-            pending.push(row)
-        }
-        readRow += count
-    }
-    func writeRows(_ count: Int, from buffer: UnsafePointer<Float>) throws {
-        var raw = [UInt8](repeating: 0, count: layout.stride * count)
-        raw.withUnsafeMutableBytes { out in
-            for r in 0..<count {
-                let src = pending.pop()
-                src.withUnsafeBytes { s in
-                    if passThrough {
-                        (out.baseAddress! + r * layout.stride).copyMemory(from: s.baseAddress!, byteCount: layout.stride)
-                    } else {
-                        layout.fromRGB(buffer + r * layout.width * 3, out.baseAddress! + r * layout.stride, alphaFrom: s.baseAddress!, layout)
-                    }
-                }
-            }
-        }
-        let rc = raw.withUnsafeBytes { write(user, UInt32(writtenRow), UInt32(count), $0.baseAddress!) }
-        guard rc == 0 else { throw CallbackFailure(description: "write_rows returned \(rc) for rows \(writtenRow)..<\(writtenRow + count)") }
-        writtenRow += count
-    }
 }
 
 @_cdecl("csgis_smooth_stream")
@@ -290,12 +294,9 @@ public func cSmoothStream(_ model: OpaquePointer?, _ options: UnsafePointer<csgi
         return fail(CSGIS_ERR_INVALID_ARGUMENT, "csgis_smooth_stream: NULL argument")
     }
     do {
-        let o = options?.pointee ?? cDefaultOptions()
         let l = try Layout(desc.pointee, "image")
-        let t = try smoother(m, o, rowOverhead: l.stride + 64)  // CallbackRows keeps each row until written
-        let (progress, stop) = callbacks(o)
-        let rows = CallbackRows(layout: l, read: read, write: write, user: user, passThrough: o.strength == 0)
-        try t.run(width: l.width, height: l.height, source: rows, sink: rows, strength: o.strength, progress: progress, shouldStop: stop)
+        try smoothRows(m, options, input: l, output: l, read: { first, count, rows in read(user, UInt32(first), UInt32(count), rows) },
+                       write: { first, count, rows in write(user, UInt32(first), UInt32(count), rows) })
         return CSGIS_OK
     } catch { return status(for: error) }
 }

@@ -6,6 +6,8 @@ public enum CSGISError: Error, CustomStringConvertible, Equatable {
     case invalidWeights(path: String, reason: String)
     /// An image given to the engine is malformed (sizes, pixel count, values).
     case invalidImage(String)
+    /// An option or argument is out of range (strength, threads, tile size, budget).
+    case invalidArgument(String)
     /// The requested option cannot be honoured on this machine.
     case unsupported(String)
     /// oneDNN refused an operation.
@@ -20,6 +22,7 @@ public enum CSGISError: Error, CustomStringConvertible, Equatable {
         case let .cannotRead(path, reason): return "cannot read weights '\(path)': \(reason)"
         case let .invalidWeights(path, reason): return "invalid weights file '\(path)': \(reason)"
         case let .invalidImage(m): return "invalid image: \(m)"
+        case let .invalidArgument(m): return m
         case let .unsupported(m): return "unsupported: \(m)"
         case let .backend(m): return "oneDNN error: \(m)"
         case let .outOfMemory(m): return "out of memory: \(m)"

@@ -15,8 +15,14 @@ public enum SafeTensors {
     static let maxHeaderBytes = 64 << 20
 
     public static func read(path: String) throws -> (tensors: [String: Tensor], metadata: [String: String]) {
-        guard FileManager.default.fileExists(atPath: path) else {
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
             throw CSGISError.cannotRead(path: path, reason: "no such file")
+        }
+        guard !isDir.boolValue else { throw CSGISError.cannotRead(path: path, reason: "is a directory") }
+        var st = stat()
+        guard stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else {
+            throw CSGISError.cannotRead(path: path, reason: "not a regular file")
         }
         let data: Data
         do { data = try Data(contentsOf: URL(fileURLWithPath: path), options: .mappedIfSafe) } catch {
@@ -67,7 +73,15 @@ public enum SafeTensors {
             case "F16", "BF16": elemSize = 2
             default: throw bad("tensor '\(name)' has dtype \(dtype); F32, F16 and BF16 are supported")
             }
-            let count = shape.reduce(1, *)
+            // The shape's element count, checked against the payload before anything is allocated.
+            var count = 1
+            for d in shape {
+                let (c, overflow) = count.multipliedReportingOverflow(by: d)
+                guard !overflow, c <= payload / elemSize else {
+                    throw bad("tensor '\(name)' has shape \(shape), more than the file's \(payload) bytes of data hold")
+                }
+                count = c
+            }
             guard offs[1] >= offs[0], offs[1] - offs[0] == count * elemSize else {
                 throw bad("tensor '\(name)' holds \(offs[1] - offs[0]) bytes, its shape \(shape) needs \(count * elemSize)")
             }
@@ -85,6 +99,10 @@ public enum SafeTensors {
                         for i in 0..<count { out[i] = Float(bitPattern: UInt32(UInt16(littleEndian: p.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) << 16) }
                     }
                 }
+            }
+            // A NaN or infinity in the weights would make every output pixel it reaches undefined.
+            if let bad = values.firstIndex(where: { !$0.isFinite }) {
+                throw CSGISError.invalidWeights(path: path, reason: "tensor '\(name)' holds \(values[bad]) at index \(bad); weights must be finite")
             }
             tensors[name] = Tensor(shape: shape, values: values)
         }

@@ -42,6 +42,10 @@ public final class Smoother {
     private var arena: Arena?
     private var plans: [Int: InferencePlan] = [:]  // by width << 32 | height
     private var planOrder: [Int] = []
+    /// The most threads a run may ask for: 4 x the cores (more only adds OpenMP overhead,
+    /// and tens of thousands of threads exhaust the process).
+    public static var maxThreads: Int { 4 * max(1, ProcessInfo.processInfo.activeProcessorCount) }
+
     /// Plans (primitives and descriptors, no image buffers) kept for reuse.
     static let planCacheSize = 16
 
@@ -49,7 +53,10 @@ public final class Smoother {
     ///   - precision: `.auto` picks bf16 where the CPU has it natively, else fp32.
     ///   - threads: threads for each run; 0 keeps OpenMP's default (all cores).
     public init(model: CSGISModel, precision: Precision = .auto, threads: Int = 0) throws {
-        guard threads >= 0 else { throw CSGISError.unsupported("thread count \(threads) is negative") }
+        guard threads >= 0 else { throw CSGISError.invalidArgument("thread count \(threads) is negative") }
+        guard threads <= Smoother.maxThreads else {
+            throw CSGISError.invalidArgument("thread count \(threads) is more than \(Smoother.maxThreads) (4 x the \(ProcessInfo.processInfo.activeProcessorCount) cores)")
+        }
         self.model = model
         self.precision = try precision.resolved()
         self.threads = threads

@@ -50,6 +50,9 @@ public struct TileGeometry: Equatable, Sendable {
             + (min(height, self.tileHeight + 2 * halo) + self.tileHeight) * rowOverhead
     }
 
+    /// The smallest tile a caller may force: below it each tile recomputes a halo many times its own area.
+    public static let minTile = 32
+
     /// Candidate tile sizes, smallest first.
     static let sizes = [16, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024, 1536, 2048, 3072, 4096, 6144, 8192, 12288, 16384]
 
@@ -61,7 +64,9 @@ public struct TileGeometry: Equatable, Sendable {
         guard width > 0, height > 0 else { throw CSGISError.invalidImage("size \(width)x\(height) is empty") }
         let halo = model.receptiveRadius
         if let t = tile {
-            guard t >= 1 else { throw CSGISError.unsupported("tile size \(t) must be at least 1") }
+            guard t >= minTile else {
+                throw CSGISError.invalidArgument("tile size \(t) is below the minimum of \(minTile) pixels (smaller tiles only recompute their halo)")
+            }
             let g = TileGeometry(width: width, height: height, tileWidth: t, tileHeight: t, halo: halo, model: model, precision: precision,
                                  rowOverhead: rowOverhead)
             guard g.estimatedBytes <= budget else {
@@ -101,4 +106,8 @@ public struct TileGeometry: Equatable, Sendable {
     }
 }
 
-func mb(_ bytes: Int) -> String { String(format: "%.0f MB", Double(bytes) / 1_048_576) }
+/// A byte count for messages, precise enough that two different sizes never print alike.
+func mb(_ bytes: Int) -> String {
+    let m = Double(bytes) / 1_048_576
+    return m >= 10 ? String(format: "%.0f MB", m) : m >= 1 ? String(format: "%.1f MB", m) : String(format: "%.0f KB", Double(bytes) / 1024)
+}

@@ -65,28 +65,19 @@ public final class TiledSmoother {
     /// - Throws: `CSGISError.cancelled` when cancelled; the sink then has only whole bands.
     public func run(width: Int, height: Int, source: RowSource, sink: RowSink, strength: Float = 1,
                     progress: ((SmoothingProgress) -> Bool)? = nil, shouldStop: @escaping () -> Bool = { false }) throws {
-        guard strength >= 0, strength <= 1 else { throw CSGISError.unsupported("strength \(strength) is outside 0...1") }
+        guard strength >= 0 && strength <= 1 else { throw CSGISError.invalidArgument("strength \(strength) is outside 0...1") }
         let g = try geometry(width: width, height: height)
         let rowFloats = width * 3
-        if strength == 0 {
-            let rows = max(1, min(height, (1 << 22) / max(1, rowFloats)))
-            let buf = UnsafeMutablePointer<Float>.allocate(capacity: rows * rowFloats)
-            defer { buf.deallocate() }
-            var y = 0
-            while y < height {
-                let n = min(rows, height - y)
-                try source.readRows(n, into: buf)
-                try sink.writeRows(n, from: buf)
-                y += n
-            }
-            return
-        }
+        if strength == 0 { return try TiledSmoother.passThrough(width: width, height: height, source: source, sink: sink) }
         let halo = g.halo
         let band = UnsafeMutablePointer<Float>.allocate(capacity: g.bandInputRows * rowFloats)
         let out = UnsafeMutablePointer<Float>.allocate(capacity: g.tileHeight * rowFloats)
         let tileIn = UnsafeMutablePointer<Float>.allocate(capacity: g.maxTilePixels * 3)
         defer { band.deallocate(); out.deallocate(); tileIn.deallocate() }
-        try smoother.reserve(pixels: g.maxTilePixels)
+        // The activations are reserved only once the first band has arrived, so a short or
+        // broken input fails before the working set is touched (the band's own pages are
+        // touched only as rows arrive).
+        var reserved = false
 
         let totalWork = Double(TileGeometry.axisWork(length: width, tile: g.tileWidth, halo: halo))
             * Double(TileGeometry.axisWork(length: height, tile: g.tileHeight, halo: halo))
@@ -107,6 +98,7 @@ public final class TiledSmoother {
                 try source.readRows(need.upperBound - hi, into: band + (hi - lo) * rowFloats)
                 hi = need.upperBound
             }
+            if !reserved { try smoother.reserve(pixels: g.maxTilePixels); reserved = true }
             let th = need.count
             for x0 in stride(from: 0, to: width, by: g.tileWidth) {
                 let x1 = min(width, x0 + g.tileWidth)
@@ -139,6 +131,21 @@ public final class TiledSmoother {
                 }
             }
             try sink.writeRows(y1 - y0, from: out)
+        }
+    }
+
+    /// Strength 0: rows from `source` to `sink` unchanged, a few MB at a time, no network.
+    public static func passThrough(width: Int, height: Int, source: RowSource, sink: RowSink) throws {
+        let rowFloats = width * 3
+        let rows = max(1, min(height, (1 << 22) / max(1, rowFloats)))
+        let buf = UnsafeMutablePointer<Float>.allocate(capacity: rows * rowFloats)
+        defer { buf.deallocate() }
+        var y = 0
+        while y < height {
+            let n = min(rows, height - y)
+            try source.readRows(n, into: buf)
+            try sink.writeRows(n, from: buf)
+            y += n
         }
     }
 

@@ -14,9 +14,14 @@ public enum ImageFile {
     /// The pixel data after a parsed netpbm header.
     public static func readRest(_ nr: NetpbmReader) throws -> SampleImage {
         let h = nr.header
-        var samples = [UInt16](repeating: 0, count: h.width * h.height * h.channels)
-        try samples.withUnsafeMutableBufferPointer { p in
-            for y in 0..<h.height { try nr.readRow(into: p.baseAddress! + y * h.width * h.channels) }
+        // Grown as rows arrive (not sized by the header's claim), so a short input costs what it holds.
+        let rowLen = h.width * h.channels
+        var samples = [UInt16]()
+        samples.reserveCapacity(min(rowLen * h.height, 1 << 20))
+        var row = [UInt16](repeating: 0, count: rowLen)
+        for _ in 0..<h.height {
+            try row.withUnsafeMutableBufferPointer { try nr.readRow(into: $0.baseAddress!) }
+            samples.append(contentsOf: row)
         }
         return SampleImage(width: h.width, height: h.height, channels: h.channels, maxval: h.maxval, samples: samples, format: h.format)
     }

@@ -72,7 +72,8 @@ public final class NetpbmReader {
             total += 1
             if total > 1 << 16 { throw ImageError.badHeader("PAM header is over 64 KiB (no ENDHDR?)") }
             if b != 10 { line.append(b); continue }
-            let text = String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespaces)
+            // (whitespacesAndNewlines: a CR before the LF, as Windows tools write, is not part of the line)
+            let text = String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
             line.removeAll()
             if text.isEmpty || text.hasPrefix("#") { continue }
             if text == "ENDHDR" { break }
@@ -87,6 +88,10 @@ public final class NetpbmReader {
         let d = try number(Substring(fields["DEPTH"]!), "DEPTH"), m = try number(Substring(fields["MAXVAL"]!), "MAXVAL")
         try validate(width: w, height: h, maxval: m, channels: d)
         let tt = tuple.joined(separator: " ")
+        let depths = ["GRAYSCALE": 1, "BLACKANDWHITE": 1, "GRAYSCALE_ALPHA": 2, "BLACKANDWHITE_ALPHA": 2, "RGB": 3, "RGB_ALPHA": 4]
+        if let want = depths[tt], want != d {
+            throw ImageError.badHeader("PAM TUPLTYPE \(tt) needs DEPTH \(want), the header says \(d)")
+        }
         return NetpbmHeader(format: .pam(tupleType: tt), width: w, height: h, channels: d, maxval: m)
     }
 

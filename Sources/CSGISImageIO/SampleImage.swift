@@ -50,7 +50,8 @@ func samplesToRGB(_ s: UnsafePointer<UInt16>, width: Int, channels: Int, maxval:
 func rgbToSamples(_ rgb: UnsafePointer<Float>, width: Int, channels: Int, maxval: Int, alphaFrom: UnsafePointer<UInt16>,
                   into out: UnsafeMutablePointer<UInt16>) {
     let m = Float(maxval)
-    func q(_ v: Float) -> UInt16 { UInt16((min(max(v, 0), 1) * m).rounded()) }
+    // `v > 0` is false for NaN, so a non-finite result becomes 0 instead of trapping.
+    func q(_ v: Float) -> UInt16 { v > 0 ? UInt16((min(v, 1) * m).rounded()) : 0 }
     for x in 0..<width {
         if channels <= 2 {
             out[x * channels] = q((rgb[3 * x] + rgb[3 * x + 1] + rgb[3 * x + 2]) / 3)

@@ -6,9 +6,22 @@ import Foundation
 struct Job {
     let options: CSGISSmooth
     /// Inputs (netpbm or PNG) up to this many bytes of pixel data are read whole before any
-    /// output, so a truncated or corrupt file never produces partial output; larger ones
-    /// stream row by row (interlaced PNGs are always read whole).
+    /// output, so a truncated or corrupt file never produces partial output, provided the
+    /// whole image fits the memory budget beside the smoother's working set; others stream
+    /// row by row (interlaced PNGs are always read whole).
     static let wholeImageBytes = 256 << 20
+
+    /// Whether a width x height x channels image (bytesPerSample each in the file) is read
+    /// whole: its samples, the smoothed samples and the encoded output must fit the budget
+    /// beside the smoother's working set (checked here, before any pixel is read).
+    func readWhole(width: Int, height: Int, channels: Int, bytesPerSample: Int, threshold: Int, smoother: TiledSmoother?) throws -> Bool {
+        let (px, o1) = width.multipliedReportingOverflow(by: height)
+        let (samples, o2) = px.multipliedReportingOverflow(by: channels)
+        guard !o1, !o2, samples * bytesPerSample <= threshold else { return false }
+        let whole = samples * 2 * 2 + samples * bytesPerSample
+        guard let smoother else { return whole <= (options.memory.flatMap(parseBytes) ?? TileGeometry.defaultBudget) }
+        return whole + (try smoother.geometry(width: width, height: height)).estimatedBytes <= smoother.memoryBudget
+    }
 
     func run() throws {
         let fd: Int32
@@ -25,13 +38,17 @@ struct Job {
         if b0 == 0x89 && b1 == UInt8(ascii: "P") {
             // Signature and IHDR (33 bytes) say the size and whether rows can be streamed.
             let head = [b0, b1] + (try reader.readBytes(atMost: 31))
-            if let ihdr = PNGHeader(head), !ihdr.interlaced, ihdr.dataBytes > threshold {
+            // The budget is checked on IHDR's size before anything is decoded.
+            guard let ihdr = PNGHeader(head) else { throw ImageError.badHeader("PNG does not start with a valid IHDR chunk") }
+            let t = try makeSmoother(width: ihdr.width, height: ihdr.height, channels: ihdr.channels)
+            if !ihdr.interlaced, !(try readWhole(width: ihdr.width, height: ihdr.height, channels: ihdr.channels,
+                                                 bytesPerSample: ihdr.bytesPerSample, threshold: threshold, smoother: t)) {
                 let pr = try PNGRowReader(input: reader, prefix: head)
-                try processStream(width: pr.width, height: pr.height, channels: pr.channels, maxval: pr.maxval, input: .png,
+                try processStream(t, width: pr.width, height: pr.height, channels: pr.channels, maxval: pr.maxval, input: .png,
                                   format: outFormat ?? .png) { try pr.readRow(into: $0) }
             } else {
                 let img = try PNGCodec.decode(head + (try reader.readAll(limit: 1 << 31)))
-                try processWhole(img, format: outFormat ?? .png)
+                try processWhole(t, img, format: outFormat ?? .png)
             }
             return
         }
@@ -39,10 +56,12 @@ struct Job {
         let nr = try NetpbmReader(input: reader, magic: (b0, b1))
         let h = nr.header
         let target = outFormat ?? h.format
-        if h.dataBytes <= threshold {
-            try processWhole(try ImageFile.readRest(nr), format: target)
+        let t = try makeSmoother(width: h.width, height: h.height, channels: h.channels)
+        if try readWhole(width: h.width, height: h.height, channels: h.channels, bytesPerSample: h.maxval > 255 ? 2 : 1,
+                         threshold: threshold, smoother: t) {
+            try processWhole(t, try ImageFile.readRest(nr), format: target)
         } else {
-            try processStream(width: h.width, height: h.height, channels: h.channels, maxval: h.maxval, input: h.format,
+            try processStream(t, width: h.width, height: h.height, channels: h.channels, maxval: h.maxval, input: h.format,
                               format: target) { try nr.readRow(into: $0) }
         }
     }
@@ -61,7 +80,10 @@ struct Job {
         }
     }
 
-    func makeSmoother(width: Int, height: Int, channels: Int) throws -> TiledSmoother {
+    /// The smoother for this image, or nil at strength 0 (the network is not needed); a too
+    /// small budget fails here, before any pixel is read or anything is written.
+    func makeSmoother(width: Int, height: Int, channels: Int) throws -> TiledSmoother? {
+        guard options.strength > 0 else { return nil }
         let path = try ModelLocator.resolve(options.model)
         let model = try CSGISModel(contentsOf: path)
         let t = try TiledSmoother(model: model, precision: Precision(rawValue: options.precision)!, threads: options.threads,
@@ -81,10 +103,9 @@ struct Job {
         }
     }
 
-    func processWhole(_ img: SampleImage, format: ImageFormat) throws {
+    func processWhole(_ smoother: TiledSmoother?, _ img: SampleImage, format: ImageFormat) throws {
         var result = img
-        if options.strength > 0 {
-            let t = try makeSmoother(width: img.width, height: img.height, channels: img.channels)
+        if let t = smoother {
             let q = SampleRowQueue(width: img.width, channels: img.channels, maxval: img.maxval)
             var y = 0
             let rowLen = img.width * img.channels
@@ -119,17 +140,30 @@ struct Job {
     }
 
     /// Reads, smooths and writes row by row: memory stays within the budget whatever the size.
-    func processStream(width: Int, height: Int, channels: Int, maxval: Int, input: ImageFormat, format: ImageFormat,
+    func processStream(_ smoother: TiledSmoother?, width: Int, height: Int, channels: Int, maxval: Int, input: ImageFormat, format: ImageFormat,
                        readRow: @escaping (UnsafeMutablePointer<UInt16>) throws -> Void) throws {
-        let t = try makeSmoother(width: width, height: height, channels: channels)
         let output = try Output(path: options.output)
         do {
+            // The header is held until the first row is ready, so an error found in the first
+            // band (a truncation at row 1, say) leaves stdout empty.
+            var held: [UInt8]? = []
             let w = try ImageFile.rowWriter(format: formatFor(format, input: input), width: width, height: height,
-                                            channels: channels, maxval: maxval, emit: { try output.write($0) })
+                                            channels: channels, maxval: maxval, emit: { bytes in
+                if held != nil { held!.append(contentsOf: bytes) } else { try output.write(bytes) }
+            })
             let q = SampleRowQueue(width: width, channels: channels, maxval: maxval)
             let source = SampleRowSource(queue: q, next: readRow)
-            let sink = SampleRowSink(queue: q, passThrough: options.strength == 0) { try w.writeRow($0) }
-            try t.run(width: width, height: height, source: source, sink: sink, strength: Float(options.strength), progress: progress)
+            let sink = SampleRowSink(queue: q, passThrough: smoother == nil) { row in
+                if let h = held { held = nil; try h.withUnsafeBytes { try output.write($0) } }
+                try w.writeRow(row)
+            }
+            // Strength 0 streams the rows through unchanged; the scheduler's pass-through needs no network.
+            if let t = smoother {
+                try t.run(width: width, height: height, source: source, sink: sink, strength: Float(options.strength), progress: progress)
+            } else {
+                try TiledSmoother.passThrough(width: width, height: height, source: source, sink: sink)
+            }
+            if let h = held { held = nil; try h.withUnsafeBytes { try output.write($0) } }
             try w.finish()
             try output.commit()
         } catch {

@@ -17,11 +17,12 @@ struct CSGISSmooth: ParsableCommand {
     @Argument(help: "Input image, or - for stdin.") var input: String = "-"
     @Argument(help: "Output image, or - for stdout (files are written atomically).") var output: String = "-"
     @Option(help: "Model: a .safetensors path or a name (base, lite).") var model: String?
-    @Option(help: "Smoothing strength 0...1 (0 returns the input exactly).") var strength: Double = 1
+    // .unconditional: "--strength -1" is a value (then refused by validate), not a missing one
+    @Option(parsing: .unconditional, help: "Smoothing strength 0...1 (0 returns the input exactly).") var strength: Double = 1
     @Option(help: "Arithmetic: auto, fp32 or bf16.") var precision: String = "auto"
-    @Option(help: "Threads (0 = all cores).") var threads: Int = 0
+    @Option(parsing: .unconditional, help: "Threads (0 = all cores, at most 4 x the cores).") var threads: Int = 0
     @Option(help: "Memory budget, e.g. 512M or 4G (default: half of available memory).") var memory: String?
-    @Option(help: "Force square tiles of this size (pixels).") var tile: Int?
+    @Option(parsing: .unconditional, help: "Force square tiles of this size (pixels, at least 32).") var tile: Int?
     @Option(help: "Output format: pam, pnm, png (default: like the input).") var format: String?
     @Flag(help: "No progress on stderr.") var quiet = false
 
@@ -29,8 +30,14 @@ struct CSGISSmooth: ParsableCommand {
         guard (0...1).contains(strength) else { throw ValidationError("--strength must be in 0...1") }
         guard Precision(rawValue: precision) != nil else { throw ValidationError("--precision must be auto, fp32 or bf16") }
         guard threads >= 0 else { throw ValidationError("--threads must be 0 or more") }
-        if let tile { guard tile >= 1 else { throw ValidationError("--tile must be at least 1") } }
-        if let memory { guard parseBytes(memory) != nil else { throw ValidationError("--memory '\(memory)' is not a size such as 512M or 4G") } }
+        guard threads <= Smoother.maxThreads else {
+            throw ValidationError("--threads \(threads) is more than \(Smoother.maxThreads) (4 x the \(ProcessInfo.processInfo.activeProcessorCount) cores)")
+        }
+        if let tile { guard tile >= TileGeometry.minTile else { throw ValidationError("--tile must be at least \(TileGeometry.minTile) pixels") } }
+        if let memory {
+            guard let b = parseBytes(memory) else { throw ValidationError("--memory '\(memory)' is not a size such as 512M or 4G") }
+            guard b >= 1 << 20 else { throw ValidationError("--memory '\(memory)' is less than 1M") }
+        }
         if let format { guard ["pam", "pnm", "ppm", "pgm", "png"].contains(format.lowercased()) else { throw ValidationError("--format must be pam, pnm or png") } }
     }
 
@@ -57,7 +64,8 @@ func parseBytes(_ s: String) -> Int? {
     let t = s.trimmingCharacters(in: .whitespaces).uppercased()
     let units: [(String, Int)] = [("GB", 1 << 30), ("G", 1 << 30), ("MB", 1 << 20), ("M", 1 << 20), ("KB", 1 << 10), ("K", 1 << 10), ("B", 1)]
     for (u, m) in units where t.hasSuffix(u) {
-        guard let v = Double(t.dropLast(u.count)), v > 0 else { return nil }
+        // finite and below 2^62 bytes, so the conversion to Int cannot trap
+        guard let v = Double(t.dropLast(u.count)), v > 0, v.isFinite, v * Double(m) < 0x1p62 else { return nil }
         return Int(v * Double(m))
     }
     guard let v = Int(t), v > 0 else { return nil }
@@ -71,5 +79,10 @@ do {
     FileHandle.standardError.write("csgis-smooth: \(f.message)\n".data(using: .utf8)!)
     exit(1)
 } catch {
-    CSGISSmooth.exit(withError: error)
+    // Help and version print as usual; a usage error is one line (and EX_USAGE), like every other error.
+    let code = CSGISSmooth.exitCode(for: error)
+    if code == .success { CSGISSmooth.exit(withError: error) }
+    let first = CSGISSmooth.message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
+    FileHandle.standardError.write("csgis-smooth: \(first) (see csgis-smooth --help)\n".data(using: .utf8)!)
+    exit(code.rawValue)
 }

@@ -105,6 +105,63 @@ final class CLibraryTests: XCTestCase {
         XCTAssertEqual(String(decoding: r.stdout, as: UTF8.self), "ok\n")
     }
 
+    /// The hardening issue's C cases: each returns an error code (or OK), none aborts the host.
+    func testHostileArgumentsThroughCReturnCodes() throws {
+        let src = Self.work.appendingPathComponent("hostile.c")
+        try """
+        #include <csgis.h>
+        #include <math.h>
+        #include <stdint.h>
+        #include <stdio.h>
+        #include <stdlib.h>
+        #include <string.h>
+        #define EXPECT(call, want, n) do { csgis_status s_ = (call); if (s_ != (want)) { \\
+            fprintf(stderr, "case %d: status %d, want %d: %s\\n", n, s_, want, csgis_last_error()); return n; } } while (0)
+        int main(void) {
+            csgis_model *m = NULL;
+            EXPECT(csgis_model_load(NULL, &m), CSGIS_OK, 1);
+            unsigned char px[8 * 8 * 3] = {0};
+            csgis_image u8 = {8, 8, 3, CSGIS_U8, 0, -1};
+            csgis_options o = csgis_default_options();
+            float bad_strength[] = {NAN, -1.0f, -INFINITY, INFINITY, 1.5f};
+            for (int i = 0; i < 5; i++) { o.strength = bad_strength[i]; EXPECT(csgis_smooth(m, &o, &u8, px, &u8, px), CSGIS_ERR_INVALID_ARGUMENT, 10 + i); }
+            o = csgis_default_options(); o.threads = 200000;
+            EXPECT(csgis_smooth(m, &o, &u8, px, &u8, px), CSGIS_ERR_INVALID_ARGUMENT, 20);
+            o = csgis_default_options(); o.tile_size = 1;
+            EXPECT(csgis_smooth(m, &o, &u8, px, &u8, px), CSGIS_ERR_INVALID_ARGUMENT, 21);
+            o = csgis_default_options(); o.memory_budget = (size_t)INT64_MAX + 10;
+            EXPECT(csgis_smooth(m, &o, &u8, px, &u8, px), CSGIS_ERR_INVALID_ARGUMENT, 22);
+            /* F32 with NaN samples (colour and alpha) into U8: no crash, at strength 0 and 1 */
+            float f[8 * 8 * 4];
+            for (int i = 0; i < 8 * 8 * 4; i++) f[i] = (i % 5 == 0) ? NAN : 0.5f;
+            unsigned char d[8 * 8 * 4];
+            csgis_image fs = {8, 8, 4, CSGIS_F32, 0, 3}, ds = {8, 8, 4, CSGIS_U8, 0, 3};
+            o = csgis_default_options(); o.strength = 0;
+            EXPECT(csgis_smooth(m, &o, &fs, f, &ds, d), CSGIS_OK, 30);
+            o.strength = 1; o.precision = CSGIS_PRECISION_FP32;
+            EXPECT(csgis_smooth(m, &o, &fs, f, &ds, d), CSGIS_OK, 31);
+            /* a valid 60000x60000 image with a 256 MB budget: an error code, not an abort */
+            size_t n = (size_t)60000 * 60000 * 3;
+            unsigned char *big = calloc(n, 1);  /* untouched pages: only address space */
+            if (big) {
+                csgis_image b = {60000, 60000, 3, CSGIS_U8, 0, -1};
+                o = csgis_default_options(); o.memory_budget = 256u << 20;
+                EXPECT(csgis_smooth(m, &o, &b, big, &b, big), CSGIS_ERR_OUT_OF_MEMORY, 40);
+                free(big);
+            }
+            csgis_model_free(m);
+            puts("ok");
+            return 0;
+        }
+        """.write(to: src, atomically: true, encoding: .utf8)
+        let exe = Self.work.appendingPathComponent("hostile").path
+        let cc = try Harness.sh("cc -Wall -Werror '\(src.path)' $(\(pkg) pkg-config --cflags --libs csgis) -lm -o '\(exe)'")
+        XCTAssertEqual(cc.status, 0, cc.stderr)
+        let r = try Harness.sh("'\(exe)'")
+        XCTAssertEqual(r.status, 0, "exit \(r.status): \(r.stderr)")
+        XCTAssertEqual(String(decoding: r.stdout, as: UTF8.self), "ok\n")
+    }
+
     func testUninstallRemovesEverything() throws {
         let p = Self.work.appendingPathComponent("p2"), home = Self.work.appendingPathComponent("home2")
         try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)

@@ -37,8 +37,11 @@ enum Harness {
         let out = Pipe(), err = Pipe(), inp = Pipe()
         p.standardOutput = out; p.standardError = err; p.standardInput = inp
         try p.run()
+        // The command may stop reading early (a refusal before the pixel data): its closed pipe
+        // must be an error for the writer, not a SIGPIPE that ends the test process.
+        signal(SIGPIPE, SIG_IGN)
         let writer = Thread {
-            if let stdin { inp.fileHandleForWriting.write(stdin) }
+            if let stdin { try? inp.fileHandleForWriting.write(contentsOf: stdin) }
             try? inp.fileHandleForWriting.close()
         }
         writer.start()
