@@ -128,15 +128,16 @@ def tune(name, inputs, gts, quick=False):
     return best[1]
 
 
-def evaluate_set(title, tune_in, tune_gt, val_in, val_gt, runners, engines, quick):
-    """Scores identity, the tuned classical filters and the models on one set -> (rows, params)."""
+def evaluate_set(title, tune_in, tune_gt, val_in, val_gt, runners, engines, quick, known=None):
+    """Scores identity, the tuned classical filters and the models on one set -> (rows, params).
+    known: classical parameters from an earlier run's OUT.json (skips the tuning)."""
     rows, params = [], {}
     ident = mean_scores(lambda im: im, val_in, val_gt)
     rows.append(("identity (input)", *ident, ""))
     print(f"[{title}] {len(val_in)} pairs; identity: PSNR {ident[0]:.2f} SSIM {ident[1]:.4f}", flush=True)
     for name in CLASSICAL:
         t = time.time()
-        params[name] = tune(name, tune_in, tune_gt, quick)
+        params[name] = known[name] if known and name in known else tune(name, tune_in, tune_gt, quick)
         fn = CLASSICAL[name][0]
         ps = mean_scores(lambda im: fn(im, **params[name]), val_in, val_gt)
         rows.append((name, *ps, json.dumps(params[name])))
@@ -164,6 +165,7 @@ def main():
     p.add_argument("--out", default=str(HERE / "results" / "eval"))
     p.add_argument("--quick", action="store_true")
     p.add_argument("--no-sheet", action="store_true")
+    p.add_argument("--classical-from", help="reuse the classical parameters tuned in this earlier OUT.json")
     p.add_argument("--engine", help="also score each model through this csgis-smooth binary")
     p.add_argument("--engine-precision", default="auto", choices=["auto", "fp32", "bf16"])
     a = p.parse_args()
@@ -189,7 +191,8 @@ def main():
             val_set = photo_set(a.data, "val", kind, n)
             what = (f"{len(val_set[0])} 256x256 crops of held-out photos ({kind}); classical parameters tuned on "
                     f"{len(tune_set[0])} crops of the separate tuning photos")
-        rows, params = evaluate_set(title, *tune_set, *val_set, runners, engines, a.quick)
+        known = json.loads(Path(a.classical_from).read_text()).get(title, {}).get("params") if a.classical_from else None
+        rows, params = evaluate_set(title, *tune_set, *val_set, runners, engines, a.quick, known)
         classical = [r for r in rows if r[0] in CLASSICAL]
         best = max(classical, key=lambda r: r[1])
         results[title] = {"rows": rows, "params": params, "best_classical": best[0], "what": what}

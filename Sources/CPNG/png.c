@@ -19,6 +19,33 @@ static void on_warning(png_structp png, png_const_charp msg) { (void)png; (void)
  * libpng allocates a buffer of that size (libpng only warns about such chunks, and then
  * allocates and reads them). Critical chunks (IDAT) may be any length: they are streamed. */
 #define MAX_ANCILLARY (16u << 20)
+#define CARRIED "gAMA\0cHRM\0sRGB\0iCCP\0pHYs\0tEXt\0zTXt\0iTXt\0eXIf\0"
+#define CARRIED_COUNT 9
+
+/* The kept chunks as one blob: per chunk its 4-byte name, a flag byte (1 = after the image
+ * data), a 4-byte big-endian length and the data. NULL (and *size 0) when there are none. */
+static uint8_t *collect_chunks(png_structp png, png_infop info, size_t *size) {
+    png_unknown_chunkp u = NULL;
+    int n = png_get_unknown_chunks(png, info, &u);
+    size_t total = 0;
+    for (int i = 0; i < n; i++) total += 9 + u[i].size;
+    *size = 0;
+    if (n <= 0 || total == 0) return NULL;
+    uint8_t *blob = malloc(total), *p = blob;
+    if (!blob) return NULL;
+    for (int i = 0; i < n; i++) {
+        memcpy(p, u[i].name, 4);
+        p[4] = (u[i].location & PNG_AFTER_IDAT) ? 1 : 0;
+        uint32_t len = (uint32_t)u[i].size;
+        p[5] = len >> 24; p[6] = len >> 16 & 0xff; p[7] = len >> 8 & 0xff; p[8] = len & 0xff;
+        if (len) memcpy(p + 9, u[i].data, len);
+        p += 9 + len;
+    }
+    *size = total;
+    return blob;
+}
+
+void csgis_png_free_chunks(uint8_t *chunks) { free(chunks); }
 typedef struct { uint64_t pos, next; uint8_t hdr[8]; } chunk_guard;
 
 static void guard_bytes(png_structp png, chunk_guard *g, const uint8_t *p, size_t n) {
@@ -69,6 +96,10 @@ static int read_header(png_structp png, png_infop pinfo, uint64_t max_pixels, cs
      * allocates it: 16 MiB holds any real ICC profile or text; at most 1000 ancillary chunks. */
     png_set_chunk_malloc_max(png, 16u << 20);
     png_set_chunk_cache_max(png, 1000);
+    /* The chunks that describe the pixels and the file (colour space, ICC profile, density,
+     * text, Exif) are kept as raw bytes, to be written back unchanged (libpng then does not
+     * interpret them: csgis applies no colour transform, so nothing is lost). */
+    png_set_keep_unknown_chunks(png, PNG_HANDLE_CHUNK_ALWAYS, (png_const_bytep)CARRIED, CARRIED_COUNT);
     png_read_info(png, pinfo);
     png_uint_32 w, h;
     int depth, ctype, interlace;
@@ -103,6 +134,7 @@ int csgis_png_decode(const uint8_t *data, size_t size, uint64_t max_pixels, csgi
     uint8_t *raw = NULL;
     if (!info || setjmp(png_jmpbuf(png))) {
         free(rows); free(raw); free(out->samples); out->samples = NULL;
+        free(out->chunks); out->chunks = NULL; out->chunks_size = 0;
         png_destroy_read_struct(&png, info ? &info : NULL, NULL);
         return 1;
     }
@@ -120,7 +152,8 @@ int csgis_png_decode(const uint8_t *data, size_t size, uint64_t max_pixels, csgi
     if (!raw || !rows || !out->samples) { snprintf(err, errlen, "out of memory for a %ux%u image", w, h); png_longjmp(png, 1); }
     for (png_uint_32 y = 0; y < h; y++) rows[y] = raw + y * rowbytes;
     png_read_image(png, rows);
-    png_read_end(png, NULL);
+    png_read_end(png, info);  /* info: chunks after the image data are kept too */
+    out->chunks = collect_chunks(png, info, &out->chunks_size);
     unpack_samples(raw, (size_t)w * h * channels, bd, out->samples);
     out->channels = channels; out->bit_depth = bd;
     free(rows); free(raw);
@@ -130,7 +163,7 @@ int csgis_png_decode(const uint8_t *data, size_t size, uint64_t max_pixels, csgi
 
 static void flush_fn(png_structp png) { (void)png; }
 
-void csgis_png_free(csgis_png_image *img) { free(img->samples); img->samples = NULL; }
+void csgis_png_free(csgis_png_image *img) { free(img->samples); img->samples = NULL; free(img->chunks); img->chunks = NULL; img->chunks_size = 0; }
 
 /* ---- Row streaming ----
  * Every entry point sets its own setjmp before calling libpng, so a libpng error (or a
@@ -200,6 +233,7 @@ csgis_png_reader *csgis_png_reader_open(csgis_png_read_fn read, void *user, cons
     r->raw = malloc(png_get_rowbytes(r->png, r->info));
     if (!r->raw) { snprintf(err, errlen, "out of memory for a row of %u pixels", info->width); png_longjmp(r->png, 1); }
     info->channels = r->channels; info->bit_depth = r->bit_depth;
+    info->chunks = collect_chunks(r->png, r->info, &info->chunks_size);  /* those before the image data */
     return r;
 }
 
@@ -235,7 +269,8 @@ void csgis_png_writer_free(csgis_png_writer *w) {
 }
 
 csgis_png_writer *csgis_png_writer_open(csgis_png_write_fn write, void *user, uint32_t width, uint32_t height,
-                                        int channels, int bit_depth, char *err, size_t errlen) {
+                                        int channels, int bit_depth, const uint8_t *chunks, size_t chunks_size,
+                                        char *err, size_t errlen) {
     static const int types[5] = {0, PNG_COLOR_TYPE_GRAY, PNG_COLOR_TYPE_GRAY_ALPHA, PNG_COLOR_TYPE_RGB, PNG_COLOR_TYPE_RGB_ALPHA};
     if (channels < 1 || channels > 4 || (bit_depth != 8 && bit_depth != 16)) {
         snprintf(err, errlen, "cannot encode %d channels at %d bits", channels, bit_depth);
@@ -257,6 +292,23 @@ csgis_png_writer *csgis_png_writer_open(csgis_png_write_fn write, void *user, ui
     png_set_write_fn(w->png, w, stream_write_fn, flush_fn);
     png_set_IHDR(w->png, w->info, width, height, bit_depth, types[channels],
                  PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
+    if (chunks_size > 0) {
+        /* the kept chunks, unchanged, before or after the image data as they were read */
+        png_set_keep_unknown_chunks(w->png, PNG_HANDLE_CHUNK_ALWAYS, NULL, 0);
+        size_t pos = 0;
+        while (pos + 9 <= chunks_size) {
+            png_unknown_chunk c;
+            memset(&c, 0, sizeof c);
+            memcpy(c.name, chunks + pos, 4);
+            const uint8_t *q = chunks + pos + 5;
+            c.size = (size_t)q[0] << 24 | (size_t)q[1] << 16 | (size_t)q[2] << 8 | q[3];
+            if (pos + 9 + c.size > chunks_size) break;
+            c.data = (png_bytep)(chunks + pos + 9);
+            c.location = chunks[pos + 4] ? PNG_AFTER_IDAT : PNG_HAVE_IHDR;
+            png_set_unknown_chunks(w->png, w->info, &c, 1);  /* copies the data */
+            pos += 9 + c.size;
+        }
+    }
     png_write_info(w->png, w->info);
     return w;
 }
@@ -276,6 +328,6 @@ int csgis_png_writer_row(csgis_png_writer *w, const uint16_t *row, char *err, si
 int csgis_png_writer_finish(csgis_png_writer *w, char *err, size_t errlen) {
     w->e.err = err; w->e.errlen = errlen;
     if (setjmp(png_jmpbuf(w->png))) return 1;
-    png_write_end(w->png, NULL);
+    png_write_end(w->png, w->info);  /* info: the chunks that go after the image data */
     return 0;
 }

@@ -30,7 +30,7 @@ public enum ImageFile {
     public static func encode(_ image: SampleImage, as format: ImageFormat? = nil) throws -> [UInt8] {
         var out: [UInt8] = []
         let w = try rowWriter(format: format ?? image.format, width: image.width, height: image.height, channels: image.channels,
-                              maxval: image.maxval, emit: { out.append(contentsOf: $0) })
+                              maxval: image.maxval, chunks: image.pngChunks, emit: { out.append(contentsOf: $0) })
         try image.samples.withUnsafeBufferPointer { p in
             for y in 0..<image.height { try w.writeRow(p.baseAddress! + y * image.width * image.channels) }
         }

@@ -15,7 +15,8 @@ public enum PNGCodec {
         let n = Int(img.width) * Int(img.height) * Int(img.channels)
         let samples = Array(UnsafeBufferPointer(start: img.samples, count: n))
         return SampleImage(width: Int(img.width), height: Int(img.height), channels: Int(img.channels),
-                           maxval: img.bit_depth == 16 ? 65535 : 255, samples: samples, format: .png)
+                           maxval: img.bit_depth == 16 ? 65535 : 255, samples: samples, format: .png,
+                           pngChunks: PNGChunks(copying: img.chunks, count: img.chunks_size))
     }
 
     /// Encodes 8-bit (maxval 255) or 16-bit (maxval 65535) images; other maxvals are rescaled

@@ -4,6 +4,8 @@ import CPNG
 /// PNGs can only be decoded whole (`PNGCodec.decode`).
 public final class PNGRowReader {
     public let width: Int, height: Int, channels: Int, maxval: Int
+    /// The colour and metadata chunks before the image data (those after it are not read).
+    public let chunks: PNGChunks
     private let handle: OpaquePointer
     private let context: Unmanaged<Context>
 
@@ -36,6 +38,8 @@ public final class PNGRowReader {
             throw ctx.error ?? PNGCodec.error(String(cString: err))
         }
         handle = h
+        chunks = PNGChunks(copying: info.chunks, count: info.chunks_size)
+        csgis_png_free_chunks(info.chunks)
         width = Int(info.width); height = Int(info.height); channels = Int(info.channels)
         maxval = info.bit_depth == 16 ? 65535 : 255
         guard width <= ImageLimits.maxDimension, height <= ImageLimits.maxDimension else {
@@ -74,7 +78,8 @@ public final class PNGRowWriter: RowWriter {
         init(_ emit: @escaping (UnsafeRawBufferPointer) throws -> Void) { self.emit = emit }
     }
 
-    public init(width: Int, height: Int, channels: Int, maxval: Int, emit: @escaping (UnsafeRawBufferPointer) throws -> Void) throws {
+    public init(width: Int, height: Int, channels: Int, maxval: Int, chunks: PNGChunks = PNGChunks(),
+                emit: @escaping (UnsafeRawBufferPointer) throws -> Void) throws {
         self.width = width; self.height = height; self.channels = channels; self.maxval = maxval
         depth = maxval == 65535 || maxval > 255 ? 16 : 8
         scaled = maxval == 255 || maxval == 65535 ? [] : [UInt16](repeating: 0, count: width * channels)
@@ -82,14 +87,18 @@ public final class PNGRowWriter: RowWriter {
         let retained = Unmanaged.passRetained(ctx)
         context = retained
         var err = [CChar](repeating: 0, count: 256)
-        guard let h = csgis_png_writer_open({ user, buf, size in
-            let c = Unmanaged<Context>.fromOpaque(user!).takeUnretainedValue()
-            do { try c.emit(UnsafeRawBufferPointer(start: buf, count: size)) } catch {
-                c.error = error
-                return 1
-            }
-            return 0
-        }, retained.toOpaque(), UInt32(width), UInt32(height), Int32(channels), Int32(depth), &err, err.count) else {
+        let (w, h, c, d) = (UInt32(width), UInt32(height), Int32(channels), Int32(depth))
+        let opened = chunks.blob.withUnsafeBufferPointer { cb in
+            csgis_png_writer_open({ user, buf, size in
+                let c = Unmanaged<Context>.fromOpaque(user!).takeUnretainedValue()
+                do { try c.emit(UnsafeRawBufferPointer(start: buf, count: size)) } catch {
+                    c.error = error
+                    return 1
+                }
+                return 0
+            }, retained.toOpaque(), w, h, c, d, cb.baseAddress, cb.count, &err, err.count)
+        }
+        guard let h = opened else {
             retained.release()
             throw ctx.error ?? ImageError.io("PNG encoding failed: \(String(cString: err))")
         }

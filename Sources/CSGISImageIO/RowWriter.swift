@@ -7,11 +7,13 @@ public protocol RowWriter: AnyObject {
 }
 
 extension ImageFile {
-    /// A row writer for `format` that hands its bytes to `emit` as they are made.
+    /// A row writer for `format` that hands its bytes to `emit` as they are made. `chunks`
+    /// (a PNG input's colour and metadata) are written into a PNG output; other formats cannot hold them.
     public static func rowWriter(format: ImageFormat, width: Int, height: Int, channels: Int, maxval: Int,
+                                 chunks: PNGChunks = PNGChunks(),
                                  emit: @escaping (UnsafeRawBufferPointer) throws -> Void) throws -> RowWriter {
         if format == .png {
-            return try PNGRowWriter(width: width, height: height, channels: channels, maxval: maxval, emit: emit)
+            return try PNGRowWriter(width: width, height: height, channels: channels, maxval: maxval, chunks: chunks, emit: emit)
         }
         return try NetpbmWriter(format: format, width: width, height: height, channels: channels, maxval: maxval, emit: emit)
     }

@@ -23,10 +23,13 @@ public struct SampleImage: Equatable, Sendable {
     public var maxval: Int
     public var samples: [UInt16]
     public var format: ImageFormat
+    /// A PNG input's colour and metadata chunks (empty for other formats).
+    public var pngChunks: PNGChunks
 
-    public init(width: Int, height: Int, channels: Int, maxval: Int, samples: [UInt16], format: ImageFormat) {
+    public init(width: Int, height: Int, channels: Int, maxval: Int, samples: [UInt16], format: ImageFormat,
+                pngChunks: PNGChunks = PNGChunks()) {
         self.width = width; self.height = height; self.channels = channels
-        self.maxval = maxval; self.samples = samples; self.format = format
+        self.maxval = maxval; self.samples = samples; self.format = format; self.pngChunks = pngChunks
     }
 
     public var hasAlpha: Bool { channels == 2 || channels == 4 }

@@ -45,7 +45,7 @@ struct Job {
                                                  bytesPerSample: ihdr.bytesPerSample, threshold: threshold, smoother: t)) {
                 let pr = try PNGRowReader(input: reader, prefix: head)
                 try processStream(t, width: pr.width, height: pr.height, channels: pr.channels, maxval: pr.maxval, input: .png,
-                                  format: outFormat ?? .png) { try pr.readRow(into: $0) }
+                                  format: outFormat ?? .png, chunks: pr.chunks) { try pr.readRow(into: $0) }
             } else {
                 let img = try PNGCodec.decode(head + (try reader.readAll(limit: 1 << 31)))
                 try processWhole(t, img, format: outFormat ?? .png)
@@ -119,7 +119,9 @@ struct Job {
             try t.run(width: img.width, height: img.height, source: source, sink: sink, strength: Float(options.strength), progress: progress)
             result.samples = out
         }
-        let bytes = try ImageFile.encode(result, as: formatFor(format, input: img.format))  // fails before output exists
+        let target = formatFor(format, input: img.format)
+        noteDropped(img.pngChunks, target)
+        let bytes = try ImageFile.encode(result, as: target)  // fails before output exists
         let output = try Output(path: options.output)
         do {
             try bytes.withUnsafeBytes { try output.write($0) }
@@ -128,6 +130,14 @@ struct Job {
             output.abandon()
             throw error
         }
+    }
+
+    /// One line on stderr (not with --quiet) when the output format cannot hold the PNG's
+    /// colour or metadata chunks.
+    func noteDropped(_ chunks: PNGChunks, _ target: ImageFormat) {
+        guard !chunks.isEmpty, target != .png, !options.quiet else { return }
+        FileHandle.standardError.write(
+            "csgis-smooth: note: \(target.name) cannot hold the PNG's \(chunks.names.joined(separator: ", ")); dropped\n".data(using: .utf8)!)
     }
 
     /// Keeps the input's TUPLTYPE / PNM flavour when the output is of the same family.
@@ -141,14 +151,16 @@ struct Job {
 
     /// Reads, smooths and writes row by row: memory stays within the budget whatever the size.
     func processStream(_ smoother: TiledSmoother?, width: Int, height: Int, channels: Int, maxval: Int, input: ImageFormat, format: ImageFormat,
-                       readRow: @escaping (UnsafeMutablePointer<UInt16>) throws -> Void) throws {
+                       chunks: PNGChunks = PNGChunks(), readRow: @escaping (UnsafeMutablePointer<UInt16>) throws -> Void) throws {
+        let target = formatFor(format, input: input)
+        noteDropped(chunks, target)
         let output = try Output(path: options.output)
         do {
             // The header is held until the first row is ready, so an error found in the first
             // band (a truncation at row 1, say) leaves stdout empty.
             var held: [UInt8]? = []
-            let w = try ImageFile.rowWriter(format: formatFor(format, input: input), width: width, height: height,
-                                            channels: channels, maxval: maxval, emit: { bytes in
+            let w = try ImageFile.rowWriter(format: target, width: width, height: height,
+                                            channels: channels, maxval: maxval, chunks: chunks, emit: { bytes in
                 if held != nil { held!.append(contentsOf: bytes) } else { try output.write(bytes) }
             })
             let q = SampleRowQueue(width: width, channels: channels, maxval: maxval)

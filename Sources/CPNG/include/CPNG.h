@@ -11,7 +11,13 @@ typedef struct csgis_png_image {
     int bit_depth;   // 8 or 16 (lower depths and palettes are expanded to 8)
     int was_palette; // the file used a palette (written back as RGB/RGBA)
     uint16_t *samples; // width*height*channels values, native order; free with csgis_png_free
+    // gAMA, cHRM, sRGB, iCCP, pHYs, tEXt, zTXt, iTXt and eXIf as read, for writing back:
+    // per chunk 4-byte name, 1 byte (1 = after the image data), 4-byte big-endian length,
+    // data. NULL if none; freed by csgis_png_free (or csgis_png_free_chunks for a reader's).
+    uint8_t *chunks;
+    size_t chunks_size;
 } csgis_png_image;
+void csgis_png_free_chunks(uint8_t *chunks);
 
 /// Decodes a whole PNG (any colour type, bit depth, interlacing). Returns 0 on success,
 /// else non-zero with a message in err. Images over max_pixels are refused before decoding.
@@ -40,8 +46,10 @@ void csgis_png_reader_free(csgis_png_reader *r);
 
 typedef struct csgis_png_writer csgis_png_writer;
 /// Starts writing a non-interlaced PNG of the given layout (channels 1..4, depth 8 or 16).
+/// `chunks` (chunks_size bytes, as in csgis_png_image; may be NULL) are written unchanged.
 csgis_png_writer *csgis_png_writer_open(csgis_png_write_fn write, void *user, uint32_t width, uint32_t height,
-                                        int channels, int bit_depth, char *err, size_t errlen);
+                                        int channels, int bit_depth, const uint8_t *chunks, size_t chunks_size,
+                                        char *err, size_t errlen);
 /// Writes the next row (width*channels samples). Returns 0, or non-zero with a message.
 int csgis_png_writer_row(csgis_png_writer *w, const uint16_t *row, char *err, size_t errlen);
 /// Writes the end of the file after the last row. Returns 0, or non-zero with a message.
