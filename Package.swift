@@ -18,7 +18,10 @@ let package = Package(
         .target(name: "CDNNL", linkerSettings: [.linkedLibrary("dnnl"), .linkedLibrary("gomp")]),
         .target(name: "CSGISCore", dependencies: ["CDNNL"]),
         .target(name: "CSGISCHeader"),
-        .target(name: "CSGISCAPI", dependencies: ["CSGISCore", "CSGISCHeader"]),
+        // Only csgis_* symbols are exported (exports.map), under the SONAME libcsgis.so.0.
+        .target(name: "CSGISCAPI", dependencies: ["CSGISCore", "CSGISCHeader"], exclude: ["exports.map"],
+                linkerSettings: [.unsafeFlags(["-Xlinker", "--version-script=\(Context.packageDirectory)/Sources/CSGISCAPI/exports.map",
+                                               "-Xlinker", "-soname=libcsgis.so.0"])]),
         // libpng (Debian: libpng-dev) through a small C layer that contains its longjmp errors.
         .target(name: "CPNG", linkerSettings: [.linkedLibrary("png16")]),
         .target(name: "CSGISImageIO", dependencies: ["CPNG"]),

@@ -69,7 +69,12 @@ put() {  # put MODE SRC DEST
   install -D -m "$1" "$2" "$3"
   installed+=("$3")
 }
-put 755 "$BIN/libcsgis.so" "$PREFIX/lib/libcsgis.so"
+# libcsgis.so.VERSION with the usual links: libcsgis.so.0 (its SONAME) and libcsgis.so (for -lcsgis)
+put 755 "$BIN/libcsgis.so" "$PREFIX/lib/libcsgis.so.$VERSION"
+for link in "libcsgis.so.${VERSION%%.*}" libcsgis.so; do
+  ln -sfn "libcsgis.so.$VERSION" "$PREFIX/lib/$link"
+  installed+=("$PREFIX/lib/$link")
+done
 put 644 Sources/CSGISCHeader/include/csgis.h "$PREFIX/include/csgis.h"
 put 755 "$BIN/csgis-smooth" "$PREFIX/bin/csgis-smooth"
 put 644 docs/csgis-smooth.1 "$PREFIX/share/man/man1/csgis-smooth.1"

@@ -184,8 +184,9 @@ private func smoother(_ model: CSGISModel, _ o: csgis_options, rowOverhead: Int 
     guard o.strength >= 0 && o.strength <= 1 else { throw CSGISError.invalidArgument("options: strength \(o.strength) is outside 0..1") }
     guard o.threads >= 0 else { throw CSGISError.invalidArgument("options: threads \(o.threads) is negative") }
     guard o.tile_size >= 0 else { throw CSGISError.invalidArgument("options: tile_size \(o.tile_size) is negative") }
-    guard o.memory_budget <= UInt(Int64.max) else {
-        throw CSGISError.invalidArgument("options: memory_budget \(o.memory_budget) is larger than any machine's memory")
+    // size_t arrives as Int: a budget above INT64_MAX reads as negative
+    guard o.memory_budget >= 0 else {
+        throw CSGISError.invalidArgument("options: memory_budget \(UInt(bitPattern: o.memory_budget)) is larger than any machine's memory")
     }
     return try TiledSmoother(model: model, precision: p, threads: Int(o.threads),
                              memoryBudget: o.memory_budget == 0 ? nil : Int(o.memory_budget), tileSize: o.tile_size == 0 ? nil : Int(o.tile_size),

@@ -45,7 +45,7 @@ public final class TiledSmoother {
         self.memoryBudget = memoryBudget ?? TileGeometry.defaultBudget
         self.tileSize = tileSize
         self.rowOverhead = rowOverhead
-        guard self.memoryBudget > 0 else { throw CSGISError.unsupported("memory budget must be positive") }
+        guard self.memoryBudget > 0 else { throw CSGISError.invalidArgument("memory budget must be positive") }
     }
 
     public var precision: Precision { smoother.precision }

@@ -31,17 +31,21 @@ final class CLibraryTests: XCTestCase {
     }
 
     func testInstallLayoutAndPkgConfig() throws {
-        for f in ["lib/libcsgis.so", "include/csgis.h", "lib/pkgconfig/csgis.pc", "bin/csgis-smooth", "share/man/man1/csgis-smooth.1",
+        for f in ["lib/libcsgis.so", "lib/libcsgis.so.0", "lib/libcsgis.so.0.1.0", "include/csgis.h", "lib/pkgconfig/csgis.pc", "bin/csgis-smooth", "share/man/man1/csgis-smooth.1",
                   "share/csgis/models/csgis-base.safetensors", "share/csgis/models/csgis-lite.safetensors",
                   "share/csgis/imagemagick/delegates.xml"] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: Self.prefix.appendingPathComponent(f).path), f)
         }
         let v = try Harness.sh("\(pkg) pkg-config --modversion csgis")
         XCTAssertEqual(String(decoding: v.stdout, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines), "0.1.0")
-        let exports = try Harness.sh("nm -D --defined-only '\(Self.prefix.path)/lib/libcsgis.so' | awk '{print $3}' | grep '^csgis_' | sort")
+        // every global symbol the library defines is the C ABI's (exports.map); no Swift internals
+        let exports = try Harness.sh("nm -D --defined-only '\(Self.prefix.path)/lib/libcsgis.so' | awk '$2 ~ /^[A-Z]$/ && $2 != \"A\" {print $3}' | sort")
         XCTAssertEqual(String(decoding: exports.stdout, as: UTF8.self).split(separator: "\n"),
-                       ["csgis_default_options", "csgis_last_error", "csgis_model_free", "csgis_model_get_info", "csgis_model_load",
-                        "csgis_smooth", "csgis_smooth_stream", "csgis_version"])
+                       ["csgis_default_options@@CSGIS_0", "csgis_last_error@@CSGIS_0", "csgis_model_free@@CSGIS_0",
+                        "csgis_model_get_info@@CSGIS_0", "csgis_model_load@@CSGIS_0", "csgis_smooth@@CSGIS_0",
+                        "csgis_smooth_stream@@CSGIS_0", "csgis_version@@CSGIS_0"])
+        let soname = try Harness.sh("readelf -d '\(Self.prefix.path)/lib/libcsgis.so' | grep SONAME")
+        XCTAssertTrue(String(decoding: soname.stdout, as: UTF8.self).contains("[libcsgis.so.0]"), String(decoding: soname.stdout, as: UTF8.self))
     }
 
     func testCExampleMatchesTheFilterInMemoryAndStreaming() throws {
@@ -169,7 +173,7 @@ final class CLibraryTests: XCTestCase {
         XCTAssertEqual(try Harness.sh(install, env: ["HOME": home.path], in: Harness.repo).status, 0)
         XCTAssertEqual(try Harness.sh(install, env: ["HOME": home.path], in: Harness.repo).status, 0, "idempotent")
         XCTAssertEqual(try Harness.sh("'\(Harness.repo.path)/install.sh' --prefix '\(p.path)' --uninstall", env: ["HOME": home.path], in: Harness.repo).status, 0)
-        let left = try Harness.sh("find '\(p.path)' -type f; find '\(home.path)' -name 'csgis*'")
+        let left = try Harness.sh("find '\(p.path)' ! -type d; find '\(home.path)' -name 'csgis*'")
         XCTAssertEqual(String(decoding: left.stdout, as: UTF8.self), "")
     }
 
