@@ -275,15 +275,28 @@ public func cSmooth(_ model: OpaquePointer?, _ options: UnsafePointer<csgis_opti
             throw CSGISError.invalidImage("destination must have the source's size, channels and alpha position")
         }
         // The whole image is a stream over the caller's memory, so it runs within the budget
-        // whatever its size. src and dst may alias: row y is written only after it was read.
+        // whatever its size. In place (src and dst overlap), the result is held in a copy of
+        // dst's size and written only on success, so a failure leaves the image untouched.
         let sRow = s.width * s.channels * s.bytesPerSample, dRow = d.width * d.channels * d.bytesPerSample
+        let sSpan = s.stride * (s.height - 1) + sRow, dSpan = d.stride * (d.height - 1) + dRow
+        let overlap = UnsafeRawPointer(dst) < src + sSpan && src < UnsafeRawPointer(dst) + dSpan
+        var scratch: UnsafeMutableRawPointer?
+        if overlap {
+            guard let p = malloc(dSpan) else {
+                throw CSGISError.outOfMemory("in-place csgis_smooth holds a \(dSpan)-byte copy of the result; use separate buffers or csgis_smooth_stream")
+            }
+            scratch = p
+        }
+        defer { free(scratch) }
+        let target = scratch ?? dst
         try smoothRows(m, options, input: s, output: d, read: { first, count, rows in
             for r in 0..<count { (rows + r * s.stride).copyMemory(from: src + (first + r) * s.stride, byteCount: sRow) }
             return 0
         }, write: { first, count, rows in
-            for r in 0..<count { (dst + (first + r) * d.stride).copyMemory(from: rows + r * d.stride, byteCount: dRow) }
+            for r in 0..<count { (target + (first + r) * d.stride).copyMemory(from: rows + r * d.stride, byteCount: dRow) }
             return 0
         })
+        if let scratch { dst.copyMemory(from: scratch, byteCount: dSpan) }
         return CSGIS_OK
     } catch { return status(for: error) }
 }

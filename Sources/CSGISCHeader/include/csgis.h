@@ -6,7 +6,20 @@
  * Threads: a csgis_model is immutable and may be shared by any number of threads; each
  * call to csgis_smooth / csgis_smooth_stream builds its own engine, so concurrent calls on
  * one model are safe. Messages from csgis_last_error() are per thread.
- * Errors: every function that can fail returns a csgis_status; CSGIS_OK is 0.
+ * Errors: every function that can fail returns a csgis_status; CSGIS_OK is 0. No call
+ * aborts the host: bad options (NaN strength, absurd thread counts or budgets), NaN
+ * samples and images too large for the budget all come back as status codes.
+ * Metadata: the library sees pixels only; colour profiles, text and Exif stay with the
+ * caller (the csgis-smooth filter carries a PNG's chunks itself).
+ *
+ * Usage:
+ *     csgis_model *m;
+ *     if (csgis_model_load(NULL, &m) != CSGIS_OK) { fprintf(stderr, "%s\n", csgis_last_error()); return 1; }
+ *     csgis_options o = csgis_default_options();  o.strength = 0.8f;
+ *     csgis_image d = {width, height, 4, CSGIS_U8, 0, 3};   // RGBA, alpha channel 3
+ *     if (csgis_smooth(m, &o, &d, pixels, &d, pixels) != CSGIS_OK) puts(csgis_last_error());
+ *     csgis_model_free(m);
+ * Link: cc app.c $(pkg-config --cflags --libs csgis)
  */
 #ifndef CSGIS_H
 #define CSGIS_H
@@ -37,7 +50,8 @@ typedef enum csgis_status {
     CSGIS_ERR_INTERNAL = 8
 } csgis_status;
 
-/** A human-readable message for the last error on the calling thread ("" if none). */
+/** A one-line message for the last error on the calling thread ("" if none). The string
+ *  belongs to the library and stays valid until the next failing call on the same thread. */
 const char *csgis_last_error(void);
 
 /** An opaque, immutable, thread-safe loaded model. */
@@ -94,7 +108,10 @@ typedef struct csgis_image {
 } csgis_image;
 
 /** Smooths `src` into `dst` (same width, height, channels and alpha position; the sample
- *  type may differ). src and dst may be the same buffer. Nothing is written to dst on error. */
+ *  type may differ), streaming over the buffers within options->memory_budget. src and dst
+ *  may be the same buffer: then the result is held in a copy of dst's size and written only
+ *  on success, so a failure leaves the image untouched. With separate buffers rows are
+ *  written as they finish: on error dst may hold part of the result; src is never written. */
 csgis_status csgis_smooth(const csgis_model *model, const csgis_options *options,
                           const csgis_image *src_desc, const void *src,
                           const csgis_image *dst_desc, void *dst);
