@@ -16,7 +16,7 @@ let package = Package(
     targets: [
         // oneDNN (Debian: libdnnl-dev) through a small C layer; OpenMP for its threads.
         .target(name: "CDNNL", linkerSettings: [.linkedLibrary("dnnl"), .linkedLibrary("gomp")]),
-        .target(name: "CSGISCore", dependencies: ["CDNNL"]),
+        .target(name: "CSGISCore", dependencies: ["CDNNL", "CSGISCHeader"]),
         .target(name: "CSGISCHeader"),
         // Only csgis_* symbols are exported (exports.map), under the SONAME libcsgis.so.0.
         .target(name: "CSGISCAPI", dependencies: ["CSGISCore", "CSGISCHeader"], exclude: ["exports.map"],

@@ -16,6 +16,14 @@ def c(s):
     return json.dumps(s)  # a valid C string literal for ASCII text
 
 
+def header_version():
+    """The one version, from csgis.h's CSGIS_VERSION_MAJOR/MINOR/PATCH."""
+    import os
+    import re
+    h = open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Sources", "CSGISCHeader", "include", "csgis.h")).read()
+    return ".".join(re.search(rf"#define CSGIS_VERSION_{k} (\d+)", h).group(1) for k in ("MAJOR", "MINOR", "PATCH"))
+
+
 def main():
     m = json.load(open(sys.argv[1]))
     g = m["gimp"]
@@ -23,7 +31,7 @@ def main():
            "#ifndef CSGIS_GIMP_REGISTRATION_H", "#define CSGIS_GIMP_REGISTRATION_H", "#include <libgimp/gimp.h>", ""]
     for k in ("procedure", "menu_path", "menu_label", "blurb", "help", "author", "copyright", "date", "image_types", "preview_model"):
         out.append(f"#define CSGIS_GIMP_{k.upper()} {c(g[k])}")
-    out.append(f"#define CSGIS_PLUGIN_VERSION {c(m['version'])}")
+    out.append(f"#define CSGIS_PLUGIN_VERSION {c(header_version())}")
     out.append("")
     out.append("static const GimpParamDef csgis_gimp_params[] = {")
     for p in g["params"]:

@@ -1,3 +1,4 @@
+import CSGISCore
 import CSGISImageIO
 import Foundation
 import XCTest
@@ -30,14 +31,32 @@ final class CLibraryTests: XCTestCase {
         return exe
     }
 
+    /// Builds a C test program against the installed library and runs it: exit 0 and "ok".
+    func compileAndRunPrintsOK(_ src: URL, libs: String = "", file: StaticString = #filePath, line: UInt = #line) throws {
+        let exe = src.deletingPathExtension().path
+        let cc = try Harness.sh("cc -Wall -Werror '\(src.path)' $(\(pkg) pkg-config --cflags --libs csgis) \(libs) -o '\(exe)'")
+        XCTAssertEqual(cc.status, 0, cc.stderr, file: file, line: line)
+        let r = try Harness.sh("'\(exe)'")
+        XCTAssertEqual(r.status, 0, "exit \(r.status): \(r.stderr)", file: file, line: line)
+        XCTAssertEqual(String(decoding: r.stdout, as: UTF8.self), "ok\n", file: file, line: line)
+    }
+
+    /// csgis.h holds the one version; the man page must say the same.
+    func testOneVersion() throws {
+        let man = try String(contentsOf: Harness.repo.appendingPathComponent("docs/csgis-smooth.1"), encoding: .utf8)
+        XCTAssertTrue(man.split(separator: "\n").first!.contains("\"csgis \(CSGISVersion.string)\""), "man page .TH line")
+        let manifest = try String(contentsOf: Harness.repo.appendingPathComponent("plugin-manifest/manifest.json"), encoding: .utf8)
+        XCTAssertFalse(manifest.contains("\"version\""), "the manifest takes the version from csgis.h")
+    }
+
     func testInstallLayoutAndPkgConfig() throws {
-        for f in ["lib/libcsgis.so", "lib/libcsgis.so.0", "lib/libcsgis.so.0.1.0", "include/csgis.h", "lib/pkgconfig/csgis.pc", "bin/csgis-smooth", "share/man/man1/csgis-smooth.1",
+        for f in ["lib/libcsgis.so", "lib/libcsgis.so.0", "lib/libcsgis.so.\(CSGISVersion.string)", "include/csgis.h", "lib/pkgconfig/csgis.pc", "bin/csgis-smooth", "share/man/man1/csgis-smooth.1",
                   "share/csgis/models/csgis-base.safetensors", "share/csgis/models/csgis-lite.safetensors",
                   "share/csgis/imagemagick/delegates.xml"] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: Self.prefix.appendingPathComponent(f).path), f)
         }
         let v = try Harness.sh("\(pkg) pkg-config --modversion csgis")
-        XCTAssertEqual(String(decoding: v.stdout, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines), "0.1.0")
+        XCTAssertEqual(String(decoding: v.stdout, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines), CSGISVersion.string)
         // every global symbol the library defines is the C ABI's (exports.map); no Swift internals
         let exports = try Harness.sh("nm -D --defined-only '\(Self.prefix.path)/lib/libcsgis.so' | awk '$2 ~ /^[A-Z]$/ && $2 != \"A\" {print $3}' | sort")
         XCTAssertEqual(String(decoding: exports.stdout, as: UTF8.self).split(separator: "\n"),
@@ -56,7 +75,7 @@ final class CLibraryTests: XCTestCase {
         let model = Harness.tinyModel
         let a = try Harness.sh("'\(exe)' '\(ppm)' '\(Self.work.path)/a.ppm' --model '\(model)'")
         XCTAssertEqual(a.status, 0, a.stderr)
-        XCTAssertTrue(a.stderr.contains("libcsgis 0.1.0") && a.stderr.contains("receptive radius 69"), a.stderr)
+        XCTAssertTrue(a.stderr.contains("libcsgis \(CSGISVersion.string)") && a.stderr.contains("receptive radius 69"), a.stderr)
         let b = try Harness.sh("'\(exe)' '\(ppm)' '\(Self.work.path)/b.ppm' --model '\(model)' --stream")
         XCTAssertEqual(b.status, 0, b.stderr)
         let c = try Harness.sh("'\(Self.prefix.path)/bin/csgis-smooth' '\(ppm)' '\(Self.work.path)/c.ppm' --model '\(model)'")
@@ -101,12 +120,7 @@ final class CLibraryTests: XCTestCase {
             return 0;
         }
         """.write(to: src, atomically: true, encoding: .utf8)
-        let exe = Self.work.appendingPathComponent("errors").path
-        let cc = try Harness.sh("cc -Wall -Werror '\(src.path)' $(\(pkg) pkg-config --cflags --libs csgis) -o '\(exe)'")
-        XCTAssertEqual(cc.status, 0, cc.stderr)
-        let r = try Harness.sh("'\(exe)'")
-        XCTAssertEqual(r.status, 0, "exit \(r.status): \(r.stderr)")
-        XCTAssertEqual(String(decoding: r.stdout, as: UTF8.self), "ok\n")
+        try compileAndRunPrintsOK(src)
     }
 
     /// The hardening issue's C cases: each returns an error code (or OK), none aborts the host.
@@ -158,12 +172,7 @@ final class CLibraryTests: XCTestCase {
             return 0;
         }
         """.write(to: src, atomically: true, encoding: .utf8)
-        let exe = Self.work.appendingPathComponent("hostile").path
-        let cc = try Harness.sh("cc -Wall -Werror '\(src.path)' $(\(pkg) pkg-config --cflags --libs csgis) -lm -o '\(exe)'")
-        XCTAssertEqual(cc.status, 0, cc.stderr)
-        let r = try Harness.sh("'\(exe)'")
-        XCTAssertEqual(r.status, 0, "exit \(r.status): \(r.stderr)")
-        XCTAssertEqual(String(decoding: r.stdout, as: UTF8.self), "ok\n")
+        try compileAndRunPrintsOK(src, libs: "-lm")
     }
 
     func testUninstallRemovesEverything() throws {
