@@ -30,8 +30,10 @@ let package = Package(
         .executableTarget(name: "csgis-smooth", dependencies: ["CSGISCore", "CSGISImageIO", "CFileOps",
                                                                .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "csgis-bench", dependencies: ["CSGISCore"]),
-        .testTarget(name: "CSGISCoreTests", dependencies: ["CSGISCore"]),
-        .testTarget(name: "CSGISImageIOTests", dependencies: ["CSGISImageIO"]),
+        // the parser tests' seeded mutation fuzzer (time-boxed by CSGIS_FUZZ_SECONDS)
+        .target(name: "FuzzSupport", path: "Tests/FuzzSupport"),
+        .testTarget(name: "CSGISCoreTests", dependencies: ["CSGISCore", "FuzzSupport"]),
+        .testTarget(name: "CSGISImageIOTests", dependencies: ["CSGISImageIO", "FuzzSupport"]),
         .testTarget(name: "EndToEndTests", dependencies: ["CSGISCore", "CSGISImageIO"]),
     ]
 )

@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # Runs every test: sets up packages, builds, runs the Swift tests (unit, end-to-end with
-# the real ImageMagick, GraphicsMagick and netpbm), and training/'s tests where PyTorch is
-# installed.
+# the real ImageMagick, GraphicsMagick, netpbm, GIMP and a C compiler), a time-boxed fuzz
+# run of the parsers, and training/'s tests (PyTorch from PyPI on the CPU, installed if missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/opt/swift/usr/bin:$PATH"
 scripts/setup.sh
 swift build --build-tests
 swift test --skip-build
-if python3 -c "import torch" 2>/dev/null; then
-  python3 -m pytest -q training/tests
-else
-  echo "training/tests skipped: PyTorch is not installed (pip install -r training/requirements.txt)"
-fi
+# a time-boxed fuzz run of each parser (scripts/fuzz.sh runs the same for longer)
+CSGIS_FUZZ_SECONDS="${CSGIS_FUZZ_SECONDS:-60}" swift test --skip-build --filter 'ParserFuzzTests|SafeTensorsFuzzTests'
+# PyTorch (run on the CPU here), OpenCV-contrib and scikit-image from PyPI, pinned
+python3 -c "import torch, cv2, skimage, pytest" 2>/dev/null || python3 -m pip install -q -r training/requirements.txt
+python3 -m pytest -q training/tests

@@ -1,4 +1,5 @@
 import Foundation
+import FuzzSupport
 import XCTest
 @testable import CSGISCore
 
@@ -138,5 +139,21 @@ final class ModelLoadingTests: XCTestCase {
             let p = try write(d, "fuzz\(i).safetensors")
             do { _ = try CSGISModel(contentsOf: p) } catch is CSGISError {} // any clear error is fine
         }
+    }
+}
+
+/// Seeded mutations of a real weights file's header and payload: every one loads or is
+/// refused with a CSGISError, none crashes (shape overflow, NaN weights, huge lengths).
+final class SafeTensorsFuzzTests: XCTestCase {
+    func testMutationsNeverCrash() throws {
+        let corpus = try Mutator.corpus { $0.hasSuffix(".safetensors") }
+        XCTAssertEqual(corpus.count, 1)
+        // mutate mostly the header: keep the corpus file's header plus a little payload
+        let seed = corpus.map { Array($0.prefix(8 + Int($0[0]) + Int($0[1]) << 8 + 64)) }
+        let (ok, bad, n) = Mutator.run(corpus: seed + corpus, perSeed: 300, seed: 99) { d in
+            do { _ = try SafeTensors.parse(Data(d)); return true } catch is CSGISError { return false } catch { XCTFail("\(error)"); return false }
+        }
+        print("safetensors parser: \(n) mutations, \(ok) parsed, \(bad) refused")
+        XCTAssertGreaterThan(bad, 0)
     }
 }

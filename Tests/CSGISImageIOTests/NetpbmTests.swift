@@ -1,3 +1,4 @@
+import FuzzSupport
 import XCTest
 @testable import CSGISImageIO
 
@@ -102,32 +103,32 @@ final class PNGTests: XCTestCase {
     }
 }
 
-/// A seeded mutator over a small corpus (Tests/Fixtures/corpus): no input may crash a parser.
+/// Seeded mutations of the corpus (Tests/Fixtures/corpus; FuzzSupport): no input may crash
+/// a parser, whole-image or streamed; every refusal is an ImageError.
 final class ParserFuzzTests: XCTestCase {
-    func corpus() throws -> [[UInt8]] {
-        let dir = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Fixtures/corpus")
-        let files = try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted()
-        XCTAssertGreaterThanOrEqual(files.count, 6)
-        return try files.map { Array(try Data(contentsOf: dir.appendingPathComponent($0))) }
+    func testWholeImageMutationsNeverCrash() throws {
+        let corpus = try Mutator.corpus { !$0.hasSuffix(".safetensors") }
+        XCTAssertGreaterThanOrEqual(corpus.count, 8)
+        let (ok, bad, n) = Mutator.run(corpus: corpus, perSeed: 400, seed: 20221011) { d in
+            do { _ = try read(d); return true } catch is ImageError { return false } catch { XCTFail("\(error)"); return false }
+        }
+        print("whole-image parsers: \(n) mutations, \(ok) decoded, \(bad) refused")
+        XCTAssertGreaterThan(bad, 0)
+        XCTAssertGreaterThan(ok, 0)
     }
 
-    func testMutationsNeverCrash() throws {
-        var rng = UInt64(20221011)
-        func next() -> Int { rng = rng &* 6364136223846793005 &+ 1442695040888963407; return Int(rng >> 33) }
-        var decoded = 0, rejected = 0
-        for seed in try corpus() {
-            for _ in 0..<400 {
-                var d = seed
-                switch next() % 4 {
-                case 0: for _ in 0..<(1 + next() % 4) where !d.isEmpty { d[next() % d.count] = UInt8(next() & 0xff) }
-                case 1: d = Array(d.prefix(next() % (d.count + 1)))
-                case 2: if !d.isEmpty { let i = next() % d.count; d.insert(contentsOf: Array(repeating: UInt8(next() & 0xff), count: 1 + next() % 8), at: i) }
-                default: if d.count > 1 { let i = next() % (d.count - 1); d.remove(at: i) }
-                }
-                do { _ = try read(d); decoded += 1 } catch is ImageError { rejected += 1 }
-            }
+    func testStreamedPNGMutationsNeverCrash() throws {
+        let corpus = try Mutator.corpus { $0.hasSuffix(".png") }.filter { $0.count > 33 && $0[28] == 0 }  // non-interlaced
+        XCTAssertGreaterThanOrEqual(corpus.count, 3)
+        let (ok, bad, n) = Mutator.run(corpus: corpus, perSeed: 300, seed: 7) { d in
+            do {
+                let r = try PNGRowReader(input: ByteReader(bytes: d), prefix: [])
+                var row = [UInt16](repeating: 0, count: r.width * r.channels)
+                for _ in 0..<r.height { try row.withUnsafeMutableBufferPointer { try r.readRow(into: $0.baseAddress!) } }
+                return true
+            } catch is ImageError { return false } catch { XCTFail("\(error)"); return false }
         }
-        XCTAssertGreaterThan(rejected, 0)
-        XCTAssertGreaterThan(decoded, 0)
+        print("streamed PNG reader: \(n) mutations, \(ok) decoded, \(bad) refused")
+        XCTAssertGreaterThan(bad, 0)
     }
 }
