@@ -219,12 +219,12 @@ def main():
             cols = [im] + [np.clip(fn(im), 0, 1) for fn, _ in runners.values()] + [np.clip(bfn(im, **bparams), 0, 1)]
             strip = np.concatenate(cols, 1)
             strip = cv2.resize(strip, (320 * len(cols), int(strip.shape[0] * 320 * len(cols) / strip.shape[1])), interpolation=cv2.INTER_AREA)
-            bar = np.ones((18, strip.shape[1], 3), np.float32)
+            bar = np.full((18, strip.shape[1], 3), 255, np.uint8)
             names = ["input"] + list(runners) + [f"{bname} (best classical)"]
             for i, nm in enumerate(names):
                 cv2.putText(bar, (label if i == 0 else nm)[:48], (4 + 320 * i, 13), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 0), 1, cv2.LINE_AA)
-            strips += [bar, strip]
-        cv2.imwrite(str(out) + "-photos.png", _u8(np.concatenate(strips, 0))[..., ::-1])
+            strips += [bar, _u8(strip)]
+        cv2.imwrite(str(out) + "-photos.png", np.concatenate(strips, 0)[..., ::-1])
         print(f"photo sheet: input | {' | '.join(runners)} | {bname} -> {out}-photos.png")
 
 
