@@ -164,13 +164,16 @@ def main():
     p.add_argument("--sets", nargs="*", default=["photo-blended", "photo-natural", "synthetic"])
     p.add_argument("--out", default=str(HERE / "results" / "eval"))
     p.add_argument("--quick", action="store_true")
+    p.add_argument("--photo-n", type=int, help="only the first N pairs of each photo set")
+    p.add_argument("--threads", type=int, default=2)
     p.add_argument("--no-sheet", action="store_true")
+    p.add_argument("--sheet", help="where the real-photo sheet goes (default OUT-photos.png)")
     p.add_argument("--classical-from", help="reuse the classical parameters tuned in this earlier OUT.json")
     p.add_argument("--engine", help="also score each model through this csgis-smooth binary")
     p.add_argument("--engine-precision", default="auto", choices=["auto", "fp32", "bf16"])
     a = p.parse_args()
-    torch.set_num_threads(2)
-    n = 8 if a.quick else None
+    torch.set_num_threads(a.threads)
+    n = 8 if a.quick else a.photo_n
     runners, engines = {}, {}
     for spec in a.models:
         label, path = spec.split("=", 1)
@@ -224,8 +227,9 @@ def main():
             for i, nm in enumerate(names):
                 cv2.putText(bar, (label if i == 0 else nm)[:48], (4 + 320 * i, 13), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 0), 1, cv2.LINE_AA)
             strips += [bar, _u8(strip)]
-        cv2.imwrite(str(out) + "-photos.png", np.concatenate(strips, 0)[..., ::-1])
-        print(f"photo sheet: input | {' | '.join(runners)} | {bname} -> {out}-photos.png")
+        sheet = a.sheet or str(out) + "-photos.png"
+        cv2.imwrite(sheet, np.concatenate(strips, 0)[..., ::-1])
+        print(f"photo sheet: input | {' | '.join(runners)} | {bname} -> {sheet}")
 
 
 if __name__ == "__main__":

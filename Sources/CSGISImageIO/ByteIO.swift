@@ -5,7 +5,6 @@ public final class ByteReader {
     private let fd: Int32
     private var buf: [UInt8]
     private var pos = 0, end = 0
-    public private(set) var consumed = 0  // bytes handed out so far
     private let closeOnDeinit: Bool
 
     public init(fd: Int32, closeOnDeinit: Bool = false, bufferSize: Int = 1 << 16) {
@@ -42,7 +41,6 @@ public final class ByteReader {
     /// The next byte, or nil at the end of the input.
     public func next() throws -> UInt8? {
         if pos == end, !(try fill()) { return nil }
-        consumed += 1
         defer { pos += 1 }
         return buf[pos]
     }
@@ -56,7 +54,6 @@ public final class ByteReader {
             buf.withUnsafeBytes { (p + got).copyMemory(from: $0.baseAddress! + pos, byteCount: n) }
             pos += n
             got += n
-            consumed += n
         }
     }
 
@@ -67,7 +64,6 @@ public final class ByteReader {
         let n = min(count, end - pos)
         buf.withUnsafeBytes { p.copyMemory(from: $0.baseAddress! + pos, byteCount: n) }
         pos += n
-        consumed += n
         return n
     }
 
@@ -93,45 +89,6 @@ public final class ByteReader {
             pos = end
             if out.count > limit { throw ImageError.tooLarge("input is over \(limit) bytes") }
         }
-        consumed += out.count
         return out
-    }
-}
-
-/// Writes everything or throws (retrying short writes and EINTR).
-public func writeAll(fd: Int32, _ p: UnsafeRawPointer, _ count: Int) throws {
-    var done = 0
-    while done < count {
-        let n = write(fd, p + done, count - done)
-        if n < 0 {
-            if errno == EINTR { continue }
-            throw ImageError.io("write failed: \(String(cString: strerror(errno)))")
-        }
-        done += n
-    }
-}
-
-/// Errors of the image codecs: each names the problem for a one-line message.
-public enum ImageError: Error, CustomStringConvertible, Equatable {
-    case empty
-    case badMagic(String)
-    case badHeader(String)
-    case unsupported(String)
-    case truncated(String)
-    case tooLarge(String)
-    case corrupt(String)
-    case io(String)
-
-    public var description: String {
-        switch self {
-        case .empty: return "empty input: no image data"
-        case let .badMagic(m): return "not a supported image (PAM, PGM, PPM or PNG): \(m)"
-        case let .badHeader(m): return "bad image header: \(m)"
-        case let .unsupported(m): return "unsupported image: \(m)"
-        case let .truncated(m): return "truncated image data: \(m)"
-        case let .tooLarge(m): return "image too large: \(m)"
-        case let .corrupt(m): return "corrupt image: \(m)"
-        case let .io(m): return m
-        }
     }
 }

@@ -28,8 +28,3 @@ enum ModelLocator {
         throw CLIError("model '\(s)' not found in \(folders.joined(separator: ", ")); pass --model PATH")
     }
 }
-
-struct CLIError: Error, CustomStringConvertible {
-    let description: String
-    init(_ d: String) { description = d }
-}
