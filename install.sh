@@ -99,8 +99,8 @@ PY
   put 644 "$dl" "$PREFIX/share/csgis/imagemagick/delegates.xml"
   rm -f "$dl"
 fi
-if [ -x plugin-manifest/install-gimp-plugin.sh ]; then
-  while read -r f; do installed+=("$f"); done < <(plugin-manifest/install-gimp-plugin.sh "$PREFIX" "$BIN")
+if [ -x gimp-plugin/install.sh ]; then
+  while read -r f; do installed+=("$f"); done < <(gimp-plugin/install.sh "$PREFIX" "$BIN")
 fi
 mkdir -p "$(dirname "$MANIFEST")"
 printf '%s\n' "${installed[@]}" > "$MANIFEST"

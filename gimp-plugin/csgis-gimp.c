@@ -11,9 +11,6 @@
 #include <csgis.h>
 #include "registration.h"
 
-#ifndef CSGIS_MODEL_DIR
-#define CSGIS_MODEL_DIR "/usr/local/share/csgis/models"
-#endif
 #define PLUG_IN_BINARY "csgis-smooth"
 
 typedef struct {
@@ -32,11 +29,6 @@ static void set_defaults(void) {
     vals.memory_mb = CSGIS_DEFAULT_MEMORY_MB;
 }
 
-/* "base" / "lite" -> the installed file; anything with a slash or .safetensors is a path. */
-static gchar *model_path(const gchar *spec) {
-    if (strchr(spec, '/') || g_str_has_suffix(spec, ".safetensors")) return g_strdup(spec);
-    return g_strdup_printf("%s/csgis-%s.safetensors", CSGIS_MODEL_DIR, spec);
-}
 
 static void query(void) {
     gimp_install_procedure(CSGIS_GIMP_PROCEDURE, CSGIS_GIMP_BLURB, CSGIS_GIMP_HELP, CSGIS_GIMP_AUTHOR,
@@ -88,14 +80,8 @@ static csgis_options options_from(const SmoothVals *v) {
 static gchar *smooth_drawable(gint32 image, gint32 drawable, const SmoothVals *v, gboolean show_progress) {
     gint x, y, w, h;
     if (!gimp_drawable_mask_intersect(drawable, &x, &y, &w, &h) || v->strength <= 0) return NULL;
-    gchar *path = model_path(v->model);
-    csgis_model *model = NULL;
-    if (csgis_model_load(path, &model) != CSGIS_OK) {
-        gchar *e = g_strdup(csgis_last_error());
-        g_free(path);
-        return e;
-    }
-    g_free(path);
+    csgis_model *model = NULL;  /* libcsgis resolves "base", "lite" or a path */
+    if (csgis_model_load(v->model, &model) != CSGIS_OK) return g_strdup(csgis_last_error());
     csgis_model_info info;
     csgis_model_get_info(model, &info);
     gint R = info.receptive_radius, W = gimp_drawable_width(drawable), H = gimp_drawable_height(drawable);
@@ -188,9 +174,7 @@ static gboolean dialog(gint32 drawable) {
     gtk_box_pack_start(GTK_BOX(gtk_dialog_get_content_area(GTK_DIALOG(dlg))), box, TRUE, TRUE, 0);
 
     preview_drawable = drawable;
-    gchar *pm = model_path(CSGIS_GIMP_PREVIEW_MODEL);
-    if (csgis_model_load(pm, &preview_model) != CSGIS_OK) preview_model = NULL;
-    g_free(pm);
+    if (csgis_model_load(CSGIS_GIMP_PREVIEW_MODEL, &preview_model) != CSGIS_OK) preview_model = NULL;
     preview_widget = gimp_drawable_preview_new_from_drawable_id(drawable);
     gtk_box_pack_start(GTK_BOX(box), preview_widget, TRUE, TRUE, 0);
     g_signal_connect(preview_widget, "invalidated", G_CALLBACK(render_preview), NULL);

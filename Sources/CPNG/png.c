@@ -245,6 +245,15 @@ int csgis_png_reader_row(csgis_png_reader *r, uint16_t *row, char *err, size_t e
     return 0;
 }
 
+int csgis_png_reader_end(csgis_png_reader *r, uint8_t **chunks, size_t *chunks_size, char *err, size_t errlen) {
+    r->e.err = err; r->e.errlen = errlen;
+    *chunks = NULL; *chunks_size = 0;
+    if (setjmp(png_jmpbuf(r->png))) return 1;
+    png_read_end(r->png, r->info);
+    *chunks = collect_chunks(r->png, r->info, chunks_size);
+    return 0;
+}
+
 struct csgis_png_writer {
     png_structp png;
     png_infop info;
@@ -266,6 +275,27 @@ void csgis_png_writer_free(csgis_png_writer *w) {
     png_destroy_write_struct(&w->png, w->info ? &w->info : NULL);
     free(w->raw);
     free(w);
+}
+
+/* Hands the kept chunks (csgis_png_image's blob) to libpng for writing, unchanged: all of
+ * them when the file is opened (before or after the image data, as they were read), or at
+ * the end only those after the image data that a streamed reader found late. */
+static void add_chunks(csgis_png_writer *w, const uint8_t *chunks, size_t chunks_size, int late) {
+    if (!chunks || chunks_size == 0) return;
+    png_set_keep_unknown_chunks(w->png, PNG_HANDLE_CHUNK_ALWAYS, NULL, 0);
+    size_t pos = 0;
+    while (pos + 9 <= chunks_size) {
+        png_unknown_chunk c;
+        memset(&c, 0, sizeof c);
+        memcpy(c.name, chunks + pos, 4);
+        const uint8_t *q = chunks + pos + 5;
+        c.size = (size_t)q[0] << 24 | (size_t)q[1] << 16 | (size_t)q[2] << 8 | q[3];
+        if (pos + 9 + c.size > chunks_size) break;
+        c.data = (png_bytep)(chunks + pos + 9);
+        c.location = chunks[pos + 4] ? PNG_AFTER_IDAT : PNG_HAVE_IHDR;
+        if (!late || chunks[pos + 4]) png_set_unknown_chunks(w->png, w->info, &c, 1);  /* copies the data */
+        pos += 9 + c.size;
+    }
 }
 
 csgis_png_writer *csgis_png_writer_open(csgis_png_write_fn write, void *user, uint32_t width, uint32_t height,
@@ -292,23 +322,7 @@ csgis_png_writer *csgis_png_writer_open(csgis_png_write_fn write, void *user, ui
     png_set_write_fn(w->png, w, stream_write_fn, flush_fn);
     png_set_IHDR(w->png, w->info, width, height, bit_depth, types[channels],
                  PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
-    if (chunks_size > 0) {
-        /* the kept chunks, unchanged, before or after the image data as they were read */
-        png_set_keep_unknown_chunks(w->png, PNG_HANDLE_CHUNK_ALWAYS, NULL, 0);
-        size_t pos = 0;
-        while (pos + 9 <= chunks_size) {
-            png_unknown_chunk c;
-            memset(&c, 0, sizeof c);
-            memcpy(c.name, chunks + pos, 4);
-            const uint8_t *q = chunks + pos + 5;
-            c.size = (size_t)q[0] << 24 | (size_t)q[1] << 16 | (size_t)q[2] << 8 | q[3];
-            if (pos + 9 + c.size > chunks_size) break;
-            c.data = (png_bytep)(chunks + pos + 9);
-            c.location = chunks[pos + 4] ? PNG_AFTER_IDAT : PNG_HAVE_IHDR;
-            png_set_unknown_chunks(w->png, w->info, &c, 1);  /* copies the data */
-            pos += 9 + c.size;
-        }
-    }
+    add_chunks(w, chunks, chunks_size, 0);
     png_write_info(w->png, w->info);
     return w;
 }
@@ -325,9 +339,10 @@ int csgis_png_writer_row(csgis_png_writer *w, const uint16_t *row, char *err, si
     return 0;
 }
 
-int csgis_png_writer_finish(csgis_png_writer *w, char *err, size_t errlen) {
+int csgis_png_writer_finish(csgis_png_writer *w, const uint8_t *chunks, size_t chunks_size, char *err, size_t errlen) {
     w->e.err = err; w->e.errlen = errlen;
     if (setjmp(png_jmpbuf(w->png))) return 1;
+    add_chunks(w, chunks, chunks_size, 1);
     png_write_end(w->png, w->info);  /* info: the chunks that go after the image data */
     return 0;
 }

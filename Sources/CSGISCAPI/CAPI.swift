@@ -54,18 +54,15 @@ public func cVersion() -> UnsafePointer<CChar> { UnsafePointer(versionString) }
 
 // MARK: models
 
-/// Where PREFIX/share/csgis/models is, found from this library's own location.
-private func installedModelPath() -> String {
-    if let env = ProcessInfo.processInfo.environment["CSGIS_MODEL"] { return env }
-    // This library's own file, from the process's memory map.
-    // (procfs files report size 0, so read them as a stream)
+/// This library's own file (from the process's memory map), so that model names resolve
+/// to PREFIX/share/csgis/models beside it. (procfs files report size 0: read as a stream.)
+private func libraryFile() -> URL {
     if let h = FileHandle(forReadingAtPath: "/proc/self/maps"), case let maps = String(decoding: h.readDataToEndOfFile(), as: UTF8.self),
        let line = maps.split(separator: "\n").first(where: { $0.hasSuffix("/libcsgis.so") || $0.contains("/libcsgis.so.") }),
        let slash = line.firstIndex(of: "/") {
-        let lib = URL(fileURLWithPath: String(line[slash...])).resolvingSymlinksInPath().deletingLastPathComponent()
-        return lib.appendingPathComponent("../share/csgis/models/csgis-base.safetensors").standardized.path
+        return URL(fileURLWithPath: String(line[slash...]))
     }
-    return "/usr/local/share/csgis/models/csgis-base.safetensors"
+    return URL(fileURLWithPath: "/usr/local/lib/libcsgis.so")
 }
 
 @_cdecl("csgis_model_load")
@@ -73,7 +70,8 @@ public func cModelLoad(_ path: UnsafePointer<CChar>?, _ out: UnsafeMutablePointe
     guard let out else { return fail(CSGIS_ERR_INVALID_ARGUMENT, "csgis_model_load: out is NULL") }
     out.pointee = nil
     do {
-        let model = try CSGISModel(contentsOf: path.map { String(cString: $0) } ?? installedModelPath())
+        let file = try ModelResolver.resolve(path.map { String(cString: $0) }, besideExecutableAt: libraryFile())
+        let model = try CSGISModel(contentsOf: file)
         out.pointee = OpaquePointer(Unmanaged.passRetained(model).toOpaque())
         return CSGIS_OK
     } catch { return status(for: error) }

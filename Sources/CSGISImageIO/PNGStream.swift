@@ -54,6 +54,19 @@ public final class PNGRowReader {
         context.release()
     }
 
+    /// After the last row: checks the end of the file and returns every kept chunk, those
+    /// after the image data included.
+    public func finish() throws -> PNGChunks {
+        var err = [CChar](repeating: 0, count: 256)
+        var p: UnsafeMutablePointer<UInt8>?
+        var n = 0
+        guard csgis_png_reader_end(handle, &p, &n, &err, err.count) == 0 else {
+            throw context.takeUnretainedValue().error ?? PNGCodec.error(String(cString: err))
+        }
+        defer { csgis_png_free_chunks(p) }
+        return PNGChunks(copying: p, count: n)
+    }
+
     /// The next row: width x channels samples.
     public func readRow(into row: UnsafeMutablePointer<UInt16>) throws {
         var err = [CChar](repeating: 0, count: 256)
@@ -123,9 +136,13 @@ public final class PNGRowWriter: RowWriter {
         try check(rc, err)
     }
 
+    /// Chunks after the image data that a streamed reader found only at its end; written by `finish`.
+    public var lateChunks = PNGChunks()
+
     public func finish() throws {
         var err = [CChar](repeating: 0, count: 256)
-        try check(csgis_png_writer_finish(handle, &err, err.count), err)
+        let rc = lateChunks.blob.withUnsafeBufferPointer { csgis_png_writer_finish(handle, $0.baseAddress, $0.count, &err, err.count) }
+        try check(rc, err)
     }
 
     private func check(_ rc: Int32, _ err: [CChar]) throws {

@@ -45,7 +45,7 @@ struct Job {
                                                  bytesPerSample: ihdr.bytesPerSample, threshold: threshold, smoother: t)) {
                 let pr = try PNGRowReader(input: reader, prefix: head)
                 try processStream(t, width: pr.width, height: pr.height, channels: pr.channels, maxval: pr.maxval, input: .png,
-                                  format: outFormat ?? .png, chunks: pr.chunks) { try pr.readRow(into: $0) }
+                                  format: outFormat ?? .png, chunks: pr.chunks, end: { try pr.finish() }) { try pr.readRow(into: $0) }
             } else {
                 let img = try PNGCodec.decode(head + (try reader.readAll(limit: 1 << 31)))
                 try processWhole(t, img, format: outFormat ?? .png)
@@ -84,7 +84,7 @@ struct Job {
     /// small budget fails here, before any pixel is read or anything is written.
     func makeSmoother(width: Int, height: Int, channels: Int) throws -> TiledSmoother? {
         guard options.strength > 0 else { return nil }
-        let path = try ModelLocator.resolve(options.model)
+        let path = try ModelResolver.resolve(options.model, besideExecutableAt: URL(fileURLWithPath: "/proc/self/exe"))
         let model = try CSGISModel(contentsOf: path)
         let t = try TiledSmoother(model: model, precision: Precision(rawValue: options.precision)!, threads: options.threads,
                                   memoryBudget: options.memory.flatMap(parseBytes), tileSize: options.tile,
@@ -151,7 +151,8 @@ struct Job {
 
     /// Reads, smooths and writes row by row: memory stays within the budget whatever the size.
     func processStream(_ smoother: TiledSmoother?, width: Int, height: Int, channels: Int, maxval: Int, input: ImageFormat, format: ImageFormat,
-                       chunks: PNGChunks = PNGChunks(), readRow: @escaping (UnsafeMutablePointer<UInt16>) throws -> Void) throws {
+                       chunks: PNGChunks = PNGChunks(), end: (() throws -> PNGChunks)? = nil,
+                       readRow: @escaping (UnsafeMutablePointer<UInt16>) throws -> Void) throws {
         let target = formatFor(format, input: input)
         noteDropped(chunks, target)
         let output = try Output(path: options.output)
@@ -176,6 +177,8 @@ struct Job {
                 try TiledSmoother.passThrough(width: width, height: height, source: source, sink: sink)
             }
             if let h = held { held = nil; try h.withUnsafeBytes { try output.write($0) } }
+            // a streamed PNG's end: checked, and its chunks after the image data carried too
+            if let end, let late = try Optional(end()), let pw = w as? PNGRowWriter { pw.lateChunks = late }
             try w.finish()
             try output.commit()
         } catch {

@@ -99,6 +99,11 @@ final class CLibraryTests: XCTestCase {
             if (csgis_model_load(NULL, &m) != CSGIS_OK) { fprintf(stderr, "%s\\n", csgis_last_error()); return 12; }
             csgis_model_info info;
             if (csgis_model_get_info(m, &info) || info.dim != 64 || info.num_block != 12 || info.receptive_radius != 135) return 13;
+            /* names resolve beside the installed library, like the filter's --model */
+            csgis_model *lite = NULL;
+            if (csgis_model_load("lite", &lite) != CSGIS_OK || csgis_model_get_info(lite, &info) || info.dim != 32) return 19;
+            csgis_model_free(lite);
+            if (csgis_model_load("nosuchmodel", &lite) != CSGIS_ERR_IO || lite || !strstr(csgis_last_error(), "no model named")) return 20;
             unsigned char px[4 * 3 * 3] = {0};
             csgis_image bad = {4, 3, 5, CSGIS_U8, 0, -1};
             if (csgis_smooth(m, NULL, &bad, px, &bad, px) != CSGIS_ERR_INVALID_ARGUMENT) return 14;

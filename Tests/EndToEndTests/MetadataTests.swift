@@ -46,11 +46,11 @@ final class MetadataTests: XCTestCase {
         XCTAssertTrue(s.contains("Gamma: 0.45455") && s.contains("csgis metadata test") && s.contains("compressed comment"), s)
     }
 
-    func testStreamedPNGKeepsTheChunksBeforeTheImageData() throws {
+    func testStreamedPNGKeepsEveryChunkToo() throws {
         let out = dir.appendingPathComponent("out.png")
         let r = try Harness.sh("\"$CSGIS\" \(m) - '\(out.path)' < '\(dir.path)/in.png'", env: ["CSGIS_STREAM_THRESHOLD": "0"])
         XCTAssertEqual(r.status, 0, r.stderr)
-        let a = try metadata(dir.appendingPathComponent("in.png")).prefix(7), b = try metadata(out)
+        let a = try metadata(dir.appendingPathComponent("in.png")), b = try metadata(out)
         XCTAssertEqual(b.map(\.0), a.map(\.0))
         XCTAssertEqual(b.map(\.1), a.map(\.1))
     }

@@ -42,6 +42,9 @@ csgis_png_reader *csgis_png_reader_open(csgis_png_read_fn read, void *user, cons
                                         uint64_t max_pixels, csgis_png_image *info, char *err, size_t errlen);
 /// The next row: width*channels samples, native order. Returns 0, or non-zero with a message.
 int csgis_png_reader_row(csgis_png_reader *r, uint16_t *row, char *err, size_t errlen);
+/// After the last row: reads the end of the file (checking it) and returns the kept chunks,
+/// those after the image data included (free with csgis_png_free_chunks). 0, or non-zero with a message.
+int csgis_png_reader_end(csgis_png_reader *r, uint8_t **chunks, size_t *chunks_size, char *err, size_t errlen);
 void csgis_png_reader_free(csgis_png_reader *r);
 
 typedef struct csgis_png_writer csgis_png_writer;
@@ -52,7 +55,8 @@ csgis_png_writer *csgis_png_writer_open(csgis_png_write_fn write, void *user, ui
                                         char *err, size_t errlen);
 /// Writes the next row (width*channels samples). Returns 0, or non-zero with a message.
 int csgis_png_writer_row(csgis_png_writer *w, const uint16_t *row, char *err, size_t errlen);
-/// Writes the end of the file after the last row. Returns 0, or non-zero with a message.
-int csgis_png_writer_finish(csgis_png_writer *w, char *err, size_t errlen);
+/// Writes the end of the file after the last row, with those of `chunks` that go after the
+/// image data and were not known when the writer was opened. Returns 0, or non-zero with a message.
+int csgis_png_writer_finish(csgis_png_writer *w, const uint8_t *chunks, size_t chunks_size, char *err, size_t errlen);
 void csgis_png_writer_free(csgis_png_writer *w);
 #endif

@@ -57,9 +57,12 @@ const char *csgis_last_error(void);
 /** An opaque, immutable, thread-safe loaded model. */
 typedef struct csgis_model csgis_model;
 
-/** Loads weights; path NULL loads the installed default model (PREFIX/share/csgis/models,
- *  or $CSGIS_MODEL). On success *out must be freed with csgis_model_free. */
-csgis_status csgis_model_load(const char *path, csgis_model **out);
+/** Loads weights. `model` is a path (it contains '/' or ends in ".safetensors"), a name
+ *  ("base", "lite": csgis-NAME.safetensors in $CSGIS_MODEL_DIR, else in the
+ *  PREFIX/share/csgis/models installed beside this library), or NULL for $CSGIS_MODEL,
+ *  else "base". The filter and the GIMP plug-in resolve names the same way.
+ *  On success *out must be freed with csgis_model_free. */
+csgis_status csgis_model_load(const char *model, csgis_model **out);
 void csgis_model_free(csgis_model *model);
 
 typedef struct csgis_model_info {

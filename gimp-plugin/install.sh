@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the GIMP 2.10 plug-in against the just-installed libcsgis and installs it.
-#   install-gimp-plugin.sh PREFIX BIN_DIR   (called by install.sh; prints installed files)
+#   gimp-plugin/install.sh PREFIX BIN_DIR   (called by install.sh; prints installed files)
 # Per-user plug-in folder ($HOME/.config/GIMP/2.10/plug-ins) unless PREFIX is /usr or
 # /usr/local, which use GIMP's system plug-in folder. Skipped, with a note on stderr, when
 # libgimp2.0-dev is not installed.
@@ -19,9 +19,8 @@ else
 fi
 BUILD="$(mktemp -d)"
 trap 'rm -rf "$BUILD"' EXIT
-python3 "$HERE/generate.py" "$HERE/manifest.json" "$BUILD/registration.h"
+python3 "$ROOT/plugin-manifest/generate.py" "$ROOT/plugin-manifest/manifest.json" "$BUILD/registration.h"
 cc -O2 -Wall -Wno-deprecated-declarations -o "$BUILD/csgis-smooth" "$ROOT/gimp-plugin/csgis-gimp.c" -I"$BUILD" -I"$PREFIX/include" \
-   -DCSGIS_MODEL_DIR="\"$PREFIX/share/csgis/models\"" \
    $(pkg-config --cflags --libs gimpui-2.0 gegl-0.4) -L"$PREFIX/lib" -lcsgis -Wl,-rpath,"$PREFIX/lib" >&2
 install -D -m 755 "$BUILD/csgis-smooth" "$DEST/csgis-smooth"
 touch "$DEST/csgis-smooth"   # GIMP caches registrations by path and mtime
