@@ -41,12 +41,23 @@ final class CLibraryTests: XCTestCase {
         XCTAssertEqual(String(decoding: r.stdout, as: UTF8.self), "ok\n", file: file, line: line)
     }
 
-    /// csgis.h holds the one version; the man page must say the same.
+    /// csgis.h holds the one version and the argument parser the one CLI: the man page and
+    /// the README must say the same.
     func testOneVersion() throws {
         let man = try String(contentsOf: Harness.repo.appendingPathComponent("docs/csgis-smooth.1"), encoding: .utf8)
         XCTAssertTrue(man.split(separator: "\n").first!.contains("\"csgis \(CSGISVersion.string)\""), "man page .TH line")
         let manifest = try String(contentsOf: Harness.repo.appendingPathComponent("plugin-manifest/manifest.json"), encoding: .utf8)
         XCTAssertFalse(manifest.contains("\"version\""), "the manifest takes the version from csgis.h")
+        XCTAssertFalse(manifest.contains("\"usage\""), "the CLI is described by the argument parser, not the manifest")
+        // every option the argument parser knows is in the man page and the README's synopsis
+        let help = String(decoding: try Harness.sh("\"$CSGIS\" --help").stdout, as: UTF8.self)
+        let readme = try String(contentsOf: Harness.repo.appendingPathComponent("README.md"), encoding: .utf8)
+        let options = Set(help.split(whereSeparator: { " ,\n[]<>|".contains($0) }).filter { $0.hasPrefix("--") && $0.count > 2 }.map(String.init))
+        XCTAssertGreaterThanOrEqual(options.count, 9, help)
+        for o in options where o != "--help" && o != "--version" {
+            XCTAssertTrue(man.contains(o.replacingOccurrences(of: "-", with: "\\-")), "man page lacks \(o)")
+            XCTAssertTrue(readme.contains("[\(o)"), "README synopsis lacks \(o)")
+        }
     }
 
     func testInstallLayoutAndPkgConfig() throws {
