@@ -82,6 +82,7 @@ def main():
     p.add_argument("--installable", action="store_true")
     p.add_argument("--fetch-debs", action="store_true", help="apt-get download the wallpaper packages into OUT/debs")
     p.add_argument("--no-photos", action="store_true", help="textures only")
+    p.add_argument("--no-system-photos", action="store_true", help="do not look for photos under this machine's /usr/share")
     p.add_argument("--jobs", type=int, default=2)
     a = p.parse_args()
     if not a.installable and Path(a.datasets, "textures").is_dir():
@@ -101,7 +102,7 @@ def main():
     if not a.no_photos:
         from csgis import photoset
         debs = photoset.fetch_debs(Path(a.out, "debs")) if a.fetch_debs else (Path(a.out, "debs", "root") if Path(a.out, "debs", "root").is_dir() else None)
-        photoset.build(Path(a.out), None if a.installable else a.datasets, debs, a.jobs)
+        photoset.build(Path(a.out), None if a.installable else a.datasets, debs, a.jobs, system=not a.no_system_photos)
 
 
 if __name__ == "__main__":

@@ -39,15 +39,16 @@ SKIMAGE_PHOTOS = ["astronaut", "chelsea", "coffee", "rocket", "immunohistochemis
 EXTS = {".png", ".jpg", ".jpeg", ".webp", ".tif", ".bmp"}
 
 
-def _debian_roots(extra_root=None):
-    roots = [Path("/")]
+def _debian_roots(extra_root=None, system=True):
+    roots = [Path("/")] if system else []
     if extra_root:
         roots.insert(0, Path(extra_root))
     return roots
 
 
-def find(datasets=None, debs_root=None):
-    """-> list of (name, loader) where loader() returns an RGB uint8 array."""
+def find(datasets=None, debs_root=None, system=True):
+    """-> list of (name, loader) where loader() returns an RGB uint8 array. system: also
+    look in this machine's /usr/share (installed wallpaper packages, opencv-doc)."""
     import cv2
     import numpy as np
     found = {}
@@ -59,7 +60,7 @@ def find(datasets=None, debs_root=None):
         for p in sorted(Path(datasets, "photos").rglob("*")):
             if p.suffix.lower() in EXTS:
                 found[f"{p.parent.name}/{p.name}"] = from_file(p)
-    for root in _debian_roots(debs_root):
+    for root in _debian_roots(debs_root, system):
         for sub in ("usr/share/backgrounds", "usr/share/doc/opencv-doc/examples/data"):
             d = root / sub
             if d.is_dir():

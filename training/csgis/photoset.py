@@ -98,12 +98,12 @@ def _tiles(img, gt, seg):
             for y in ys for x in xs]
 
 
-def build(out, datasets, debs_root, jobs=2):
+def build(out, datasets, debs_root, jobs=2, system=True):
     """Writes OUT/photos_train.npz, OUT/photoval_val.npz, OUT/photoval_tune.npz and a list of
     the photos and their flattenings (OUT/photos.txt)."""
     from multiprocessing import Pool
     global _SOURCES
-    _SOURCES = photos.find(datasets, debs_root)
+    _SOURCES = photos.find(datasets, debs_root, system)
     split = {n: photos.split_of(n) for n, _ in _SOURCES}
     if "tune" not in split.values():  # a tiny source set (the tests'): tune on one validation photo's place
         vals = sorted(n for n, v in split.items() if v == "val")

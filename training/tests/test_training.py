@@ -189,7 +189,7 @@ def test_prepare_builds_photo_sets_and_evaluate_reports_them(tmp_path):
     """The whole data pipeline on the installable sources (scikit-image's photos), then the
     evaluation on a tiny random model: every table and the sheet come out."""
     out = tmp_path / "data"
-    r = subprocess.run([sys.executable, str(HERE / "prepare.py"), "--installable", "--out", str(out), "--jobs", "2"],
+    r = subprocess.run([sys.executable, str(HERE / "prepare.py"), "--installable", "--no-system-photos", "--out", str(out), "--jobs", "2"],
                        capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     z = np.load(out / "photos_train.npz")
