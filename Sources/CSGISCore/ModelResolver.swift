@@ -7,9 +7,10 @@ import Foundation
 /// "base" or "lite", meaning `csgis-NAME.safetensors` in the first of these folders that
 /// has it: `$CSGIS_MODEL_DIR`, then the caller's installed folder (PREFIX/share/csgis/models
 /// beside the binary or library), then the source tree's models/ (for a binary under .build).
-/// No specification means `$CSGIS_MODEL`, else "base".
+/// No specification means `$CSGIS_MODEL`, else "lite" (the model that does best on natural
+/// photos; see models/README.md).
 public enum ModelResolver {
-    public static let defaultName = "base"
+    public static let defaultName = "lite"
 
     /// The folders searched for a name, given where the calling binary or library lives.
     public static func folders(besideExecutableAt binary: URL) -> [String] {
