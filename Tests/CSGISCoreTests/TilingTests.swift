@@ -42,7 +42,8 @@ final class TilingTests: XCTestCase {
     }
 
     func testPaperSizedModelTilesEqualWholeImage() throws {
-        try compare(model: "random-64x12.safetensors", width: 290, height: 150, tiles: [64, 128], threads: [2], precision: .fp32)
+        // one tile size: on CPUs without AVX512 oneDNN runs this 64-channel net slowly (minutes per tiling)
+        try compare(model: "random-64x12.safetensors", width: 290, height: 150, tiles: [128], threads: [2], precision: .fp32)
     }
 
     func testBF16TilesEqualWholeImage() throws {
