@@ -26,15 +26,4 @@ public struct PNGChunks: Equatable, Sendable {
         }
         return out
     }
-
-    /// Only the chunks that come before the image data (what a streamed reader has seen).
-    public var beforeImageData: PNGChunks {
-        var out: [UInt8] = [], pos = 0
-        while pos + 9 <= blob.count {
-            let len = blob[pos + 5..<pos + 9].reduce(0) { $0 << 8 | Int($1) }
-            if blob[pos + 4] == 0 { out += blob[pos..<min(blob.count, pos + 9 + len)] }
-            pos += 9 + len
-        }
-        return PNGChunks(blob: out)
-    }
 }

@@ -178,7 +178,10 @@ struct Job {
             }
             if let h = held { held = nil; try h.withUnsafeBytes { try output.write($0) } }
             // a streamed PNG's end: checked, and its chunks after the image data carried too
-            if let end, let late = try Optional(end()), let pw = w as? PNGRowWriter { pw.lateChunks = late }
+            if let end {
+                let late = try end()
+                (w as? PNGRowWriter)?.lateChunks = late
+            }
             try w.finish()
             try output.commit()
         } catch {
@@ -191,7 +194,6 @@ struct Job {
 /// What a PNG's signature and IHDR chunk say (33 bytes), enough to choose how to read it.
 struct PNGHeader {
     let width: Int, height: Int, bytesPerSample: Int, channels: Int, interlaced: Bool
-    var dataBytes: Int { width * height * channels * bytesPerSample }
 
     init?(_ b: [UInt8]) {
         guard b.count >= 33, PNGCodec.isPNG(Array(b[0..<8])), b[12...15].elementsEqual("IHDR".utf8) else { return nil }
