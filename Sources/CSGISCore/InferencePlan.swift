@@ -17,7 +17,10 @@ final class InferencePlan {
     private let ctx: DNNLContext
     private let store: WeightStore
     private let buffers: [String: AlignedBuffer]
-    private let inp, a, t1, t2, f, edge, out1, result: DNNLMemory
+    private let inp, f, edge, out1, result: DNNLMemory
+    /// The trunk (a) and two scratch buffers (t1, t2); a block's output lands in t1, and
+    /// the two then swap names, so no convolution reads the buffer it writes.
+    private var a, t1, t2: DNNLMemory
     private let fX, fEdge, fOut1: DNNLMemory
     private var reorders: [String: DNNLPrimitive] = [:]
     private var prims: [ConvKey: DNNLPrimitive] = [:]
@@ -60,14 +63,17 @@ final class InferencePlan {
         reorders["out1"] = try ctx.reorder(out1, fOut1)
     }
 
+    /// `residual`: added after the ReLU ("binary add" post-op; must not be `dst`, since
+    /// oneDNN's AVX2 kernels keep partial sums in dst). `sum`: dst += result.
     private func conv(_ layer: Int, _ src: DNNLMemory, _ dst: DNNLMemory, relu: Bool = false, sum: Bool = false,
-                      dst dstType: dnnl_data_type_t? = nil) throws {
+                      residual residualSrc: DNNLMemory? = nil, dst dstType: dnnl_data_type_t? = nil) throws {
         let c = store.convs[layer]
         let srcT = precision.activationType, dstT = dstType ?? precision.activationType
-        // Residual adds: the "sum" post-op where it keeps the fast kernels (fp32, and the
-        // final f32 head), the in-place "binary add" for bf16 trunk convs (AMX kernels for
-        // dilated convs in oneDNN 2.6 accept only that form).
-        let residual: Int32 = !sum ? 0 : (precision == .bf16 && dstT == precision.activationType ? 2 : 1)
+        // Residual adds: the "binary add" post-op after a ReLU (oneDNN 2.6 has no jit kernel
+        // for ReLU-then-sum: AVX2 fell back to ref:any, ~50x slower, and AMX dilated convs
+        // accept only this form), the "sum" post-op for the final f32 head.
+        precondition(residualSrc == nil || (relu && residualSrc !== dst))
+        let residual: Int32 = residualSrc != nil ? 2 : sum ? 1 : 0
         let key = ConvKey(cin: c.cin, cout: c.cout, dilation: c.dilation, src: srcT.rawValue, dst: dstT.rawValue, relu: relu, residual: residual)
         let prim: DNNLPrimitive
         if let p = prims[key] { prim = p } else {
@@ -81,13 +87,14 @@ final class InferencePlan {
         }
         let wm = try store.weights(layer, desc: csgis_conv_weights_md(prim.pd)!)
         try check(csgis_conv_execute(prim.handle, ctx.stream, src.handle, wm.handle, store.bias[layer].handle, dst.handle,
-                                     residual == 2 ? dst.handle : nil), "running convolution \(layer)")
+                                     residualSrc?.handle), "running convolution \(layer)")
     }
 
     private func block(_ first: Int) throws {
         try conv(first, a, t1, relu: true)
         try conv(first + 1, t1, t2, relu: true)
-        try conv(first + 2, t2, a, relu: true, sum: true)
+        try conv(first + 2, t2, t1, relu: true, residual: a)
+        swap(&a, &t1)
     }
 
     /// Runs the network on `pixels` (RGB, HWC, width x height). `shouldStop` is asked

@@ -22,6 +22,18 @@ final class ReferenceTests: XCTestCase {
 
     func testPaperSizedModelFP32MatchesPyTorch() throws { try check(model: "random-64x12", tolerance: 1e-4) }
 
+    /// Every convolution gets a jit kernel: oneDNN's "ref:any" fallback is ~50x slower (it
+    /// was chosen on AVX2 for the ReLU-then-sum residual and made a 512x512 lite run 130 s).
+    func testNoConvolutionFallsBackToTheReferenceKernel() throws {
+        let model = try CSGISModel(contentsOf: Fixtures.path("random-64x12.safetensors"))
+        for precision in [Precision.fp32] + (CPUInfo.hasNativeBF16 ? [.bf16] : []) {
+            let s = try Smoother(model: model, precision: precision)
+            _ = try s.smooth(try RGBImage(width: 40, height: 30, pixels: [Float](repeating: 0.5, count: 3600)))
+            XCTAssertFalse(s.implementations.isEmpty)
+            XCTAssertFalse(s.implementations.contains { $0.hasPrefix("ref") }, "\(precision) on \(CPUInfo.isaName): \(s.implementations)")
+        }
+    }
+
     func testRepeatedRunsAndSizeChangesGiveTheSameResult() throws {
         let model = try CSGISModel(contentsOf: Fixtures.path("tiny-4x1.safetensors"))
         let ref = try Fixtures.reference("tiny-4x1")

@@ -15,9 +15,8 @@ typedef struct csgis_conv_spec {
     int h, w, cin, cout, dilation;
     dnnl_data_type_t src_dt, wei_dt, dst_dt; // bias is always f32
     int relu;  // fused ReLU post-op
-    int sum;   // residual add after the ReLU: 1 = "sum" post-op (dst += result),
-               // 2 = "binary add" post-op reading src1 (pass dst's memory for an in-place
-               // residual; oneDNN 2.6 has AMX kernels for dilated convs only with this form)
+    int sum;   // 1 = "sum" post-op (dst += result); 2 = "binary add" post-op after the ReLU,
+               // reading src1 (never dst itself: AVX2 kernels keep partial sums in dst)
 } csgis_conv_spec;
 
 /// Creates the primitive descriptor and primitive; weights layout is left to oneDNN.
