@@ -7,7 +7,7 @@ void omp_set_num_threads(int);
 dnnl_status_t csgis_conv_create(dnnl_engine_t engine, const csgis_conv_spec *s,
                                 dnnl_primitive_desc_t *pd, dnnl_primitive_t *prim) {
     dnnl_memory_desc_t src, wei, bias, dst;
-    dnnl_dims_t sd = {1, s->cin, s->h, s->w}, dd = {1, s->cout, s->h, s->w};
+    dnnl_dims_t sd = {1, s->cin, s->ih, s->w}, dd = {1, s->cout, s->h, s->w};
     dnnl_dims_t wd = {s->cout, s->cin, 3, 3}, bd = {s->cout};
     dnnl_status_t st;
     if ((st = dnnl_memory_desc_init_by_tag(&src, 4, sd, s->src_dt, dnnl_nhwc))) return st;
@@ -15,7 +15,7 @@ dnnl_status_t csgis_conv_create(dnnl_engine_t engine, const csgis_conv_spec *s,
     if ((st = dnnl_memory_desc_init_by_tag(&wei, 4, wd, s->wei_dt, dnnl_format_tag_any))) return st;
     if ((st = dnnl_memory_desc_init_by_tag(&bias, 1, bd, dnnl_f32, dnnl_x))) return st;
     dnnl_dims_t strides = {1, 1}, dil = {s->dilation - 1, s->dilation - 1}; // 0-based dilation
-    dnnl_dims_t pad = {s->dilation, s->dilation};
+    dnnl_dims_t pad = {s->pad_h, s->dilation};
     dnnl_convolution_desc_t cd;
     if ((st = dnnl_dilated_convolution_forward_desc_init(&cd, dnnl_forward_inference,
             dnnl_convolution_direct, &src, &wei, &bias, &dst, strides, dil, pad, pad))) return st;

@@ -1,7 +1,7 @@
 /// The shape of a CSGIS-Net ("HDC_edge_refine") of a given width and depth: which
 /// convolutions exist, their names in the weights file, and what follows from that
 /// (receptive field, cost). The single description both loading and inference use.
-public struct ModelConfig: Equatable, Sendable {
+public struct ModelConfig: Hashable, Sendable {
     /// Channels of the hidden layers (64 in the paper).
     public var dim: Int
     /// rHDC blocks in the descriptor (12 in the paper).

@@ -65,16 +65,17 @@ final class DNNLContext {
     }
 }
 
-/// 64-byte aligned, zero-initialised storage that oneDNN memory objects point into.
+/// 64-byte aligned storage that oneDNN memory objects point into: zero-initialised, or
+/// left untouched (no resident pages until written) for buffers written before being read.
 final class AlignedBuffer {
     let raw: UnsafeMutableRawPointer
     let bytes: Int
-    init(bytes: Int) throws {
+    init(bytes: Int, zeroed: Bool = true) throws {
         var p: UnsafeMutableRawPointer?
         guard posix_memalign(&p, 64, max(bytes, 64)) == 0, let p else {
             throw CSGISError.outOfMemory("could not allocate \(bytes) bytes")
         }
-        memset(p, 0, max(bytes, 64))
+        if zeroed { memset(p, 0, max(bytes, 64)) }
         raw = p
         self.bytes = bytes
     }

@@ -78,6 +78,7 @@ final class InferencePlan {
         let prim: DNNLPrimitive
         if let p = prims[key] { prim = p } else {
             var spec = csgis_conv_spec(h: Int32(height), w: Int32(width), cin: Int32(c.cin), cout: Int32(c.cout), dilation: Int32(c.dilation),
+                                       ih: Int32(height), pad_h: Int32(c.dilation),
                                        src_dt: srcT, wei_dt: precision.activationType, dst_dt: dstT, relu: relu ? 1 : 0, sum: residual)
             var pd: dnnl_primitive_desc_t?, p: dnnl_primitive_t?
             try check(csgis_conv_create(ctx.engine, &spec, &pd, &p), "creating a \(c.cin)->\(c.cout) convolution (dilation \(c.dilation)) for \(width)x\(height)")

@@ -92,6 +92,29 @@ public final class Smoother {
         return p
     }
 
+    private var streaming: StreamingPlan?
+
+    /// The row-streaming plan for strips `width` wide and `height` tall (one kept: a new
+    /// shape frees the old plan's windows first).
+    func streamingPlan(width: Int, height: Int, rowsPerStep: Int) throws -> StreamingPlan {
+        if let p = streaming, p.width == width, p.height == height, p.rowsPerStep == rowsPerStep { return p }
+        streaming = nil
+        let p = try StreamingPlan(width: width, height: height, rowsPerStep: rowsPerStep, config: model.config, precision: precision,
+                                  store: store, ctx: ctx)
+        streaming = p
+        return p
+    }
+
+    /// Streams a width x height image through the network row block by row block.
+    func stream(width: Int, height: Int, rowsPerStep: Int,
+                read: (_ n: Int, _ into: UnsafeMutablePointer<Float>) throws -> Void,
+                write: (_ row: Int, _ n: Int, _ result: UnsafePointer<Float>, _ input: UnsafePointer<Float>) throws -> Void,
+                shouldStop: () -> Bool) throws {
+        let p = try streamingPlan(width: width, height: height, rowsPerStep: rowsPerStep)
+        if threads > 0 { csgis_set_threads(Int32(threads)) }
+        try p.run(read: read, write: write, shouldStop: shouldStop)
+    }
+
     /// Runs one tile: `pixels` (RGB HWC, width x height); returns the plan holding the outputs.
     func runTile(_ pixels: UnsafeBufferPointer<Float>, width: Int, height: Int, shouldStop: () -> Bool) throws -> InferencePlan {
         let p = try plan(width: width, height: height)

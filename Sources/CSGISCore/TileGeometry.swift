@@ -1,92 +1,125 @@
 import Foundation
 
-/// How an image is cut into tiles: output tile size, halo, and what that costs.
-/// Tiles are processed band by band (a band = one row of tiles), so memory grows with the
-/// image width times the band's input height, never with the image height.
+/// How an image is cut into tiles, and what that costs. Each tile streams through the
+/// network row block by row block (`StreamingPlan`), so its memory grows with its width,
+/// not its area. When the image's whole width fits the budget there is one tile: rows go
+/// from source to sink with no recomputation. Otherwise tiles come band by band (a band =
+/// one row of tiles, its input rows held), and each recomputes a halo of context.
 public struct TileGeometry: Equatable, Sendable {
     public var imageWidth: Int, imageHeight: Int
     /// Output pixels per tile (edge tiles are smaller).
     public var tileWidth: Int, tileHeight: Int
     /// Context pixels around each tile: the network's receptive radius, so tiles are exact.
     public var halo: Int
-    /// Estimated peak bytes of the variable working set (activations, band buffers, weights).
+    /// Rows each convolution computes per call.
+    public var rowsPerStep: Int
+    /// Estimated peak bytes of the variable working set (row windows, band buffers, weights).
     public var estimatedBytes: Int
     /// Work done / work of one whole-image pass (1.0 = no halo recomputation).
     public var overhead: Double
 
     public var tilesAcross: Int { (imageWidth + tileWidth - 1) / tileWidth }
     public var tilesDown: Int { (imageHeight + tileHeight - 1) / tileHeight }
-    /// Input rows a band needs at most (tile height plus halo above and below, clipped).
-    public var bandInputRows: Int { min(imageHeight, tileHeight + 2 * halo) }
-    /// Largest tile input, in pixels.
-    public var maxTilePixels: Int { min(imageWidth, tileWidth + 2 * halo) * bandInputRows }
+    /// One tile: the image streams straight from source to sink.
+    public var isWholeImage: Bool { tilesAcross == 1 && tilesDown == 1 }
+    /// Input columns and rows of every tile (edge tiles are shifted inwards, never narrowed,
+    /// so every tile runs the same plan).
+    public var tileInputWidth: Int { min(imageWidth, tileWidth + 2 * halo) }
+    public var tileInputHeight: Int { min(imageHeight, tileHeight + 2 * halo) }
 
-    /// Input extent of the tile whose output starts at `start` (length `size`) on an axis of `length`.
-    static func inputSpan(start: Int, size: Int, length: Int, halo: Int) -> Range<Int> {
-        max(0, start - halo)..<min(length, start + size + halo)
+    /// First input row (or column) of the tile whose output starts at `start`.
+    static func inputStart(_ start: Int, inputSize: Int, length: Int, halo: Int) -> Int {
+        max(0, min(start - halo, length - inputSize))
     }
 
-    /// Sum of tile input lengths along one axis.
-    static func axisWork(length: Int, tile: Int, halo: Int) -> Int {
-        stride(from: 0, to: length, by: tile).reduce(0) { $0 + inputSpan(start: $1, size: tile, length: length, halo: halo).count }
-    }
-
-    init(width: Int, height: Int, tileWidth: Int, tileHeight: Int, halo: Int, model: ModelConfig, precision: Precision,
-         rowOverhead: Int = 0) {
+    init(width: Int, height: Int, tileWidth: Int, tileHeight: Int, halo: Int, rowsPerStep: Int, model: ModelConfig,
+         precision: Precision, rowOverhead: Int = 0) {
         imageWidth = width; imageHeight = height
         self.tileWidth = min(tileWidth, width); self.tileHeight = min(tileHeight, height)
         self.halo = halo
-        let work = Double(TileGeometry.axisWork(length: width, tile: self.tileWidth, halo: halo))
-            * Double(TileGeometry.axisWork(length: height, tile: self.tileHeight, halo: halo))
-        overhead = work / (Double(width) * Double(height))
-        let tilePx = min(width, self.tileWidth + 2 * halo) * min(height, self.tileHeight + 2 * halo)
+        self.rowsPerStep = rowsPerStep
+        let inW = min(width, self.tileWidth + 2 * halo), inH = min(height, self.tileHeight + 2 * halo)
+        let across = (width + self.tileWidth - 1) / self.tileWidth, down = (height + self.tileHeight - 1) / self.tileHeight
+        overhead = Double(across * inW) * Double(down * inH) / (Double(width) * Double(height))
         let weights = model.parameterCount * (4 + precision.activationBytes) * 2
-        estimatedBytes = Smoother.activationBytes(pixels: tilePx, dim: model.dim, precision: precision)
-            + tilePx * 12                                         // contiguous tile input
-            + min(height, self.tileHeight + 2 * halo) * width * 12 // input band
-            + self.tileHeight * width * 12                        // output band
-            + weights
-            // what the caller keeps per row between reading and writing it (e.g. alpha)
-            + (min(height, self.tileHeight + 2 * halo) + self.tileHeight) * rowOverhead
+        let perColumn = TileGeometry.windowBytesPerColumn(height: inH, rowsPerStep: rowsPerStep, model: model, precision: precision)
+        var bytes = perColumn * inW + weights + rowsPerStep * width * 12  // + one block of output rows
+        if across == 1 && down == 1 {
+            // rows the caller keeps from reading to writing (e.g. alpha): the pipeline's lag
+            bytes += TileGeometry.lagRows(height: inH, rowsPerStep: rowsPerStep, model: model, precision: precision) * rowOverhead
+        } else {
+            bytes += inH * width * 12 + self.tileHeight * width * 12  // input band, output band
+                + (inH + self.tileHeight) * rowOverhead
+        }
+        estimatedBytes = bytes
     }
+
+    /// Row-window bytes per column of a strip, and the rows between reading and writing:
+    /// from one run of the schedule on a tall strip (shorter strips need no more), cached.
+    static func windowBytesPerColumn(height: Int, rowsPerStep: Int, model: ModelConfig, precision: Precision) -> Int {
+        schedule(rowsPerStep, model, precision).bytesPerColumn
+    }
+
+    static func lagRows(height: Int, rowsPerStep: Int, model: ModelConfig, precision: Precision) -> Int {
+        min(height, schedule(rowsPerStep, model, precision).lag)
+    }
+
+    private static func schedule(_ r: Int, _ model: ModelConfig, _ precision: Precision) -> (bytesPerColumn: Int, lag: Int) {
+        cache.get(Key(model: model, precision: precision, rows: r)) {
+            let h = 2 * (model.receptiveRadius + r * model.layers.count) + 64  // past the pipeline's fill
+            return (StreamingPlan.windowBytes(width: 1, height: h, rowsPerStep: r, config: model, precision: precision),
+                    StreamingPlan.rowsInFlight(height: h, rowsPerStep: r, config: model, precision: precision))
+        }
+    }
+
+    private struct Key: Hashable { var model: ModelConfig, precision: Precision, rows: Int }
+    private static let cache = Cache<Key, (bytesPerColumn: Int, lag: Int)>()
 
     /// The smallest tile a caller may force: below it each tile recomputes a halo many times its own area.
     public static let minTile = 32
 
     /// Candidate tile sizes, smallest first.
-    static let sizes = [16, 32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024, 1536, 2048, 3072, 4096, 6144, 8192, 12288, 16384]
+    static let sizes = [32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024, 1536, 2048, 3072, 4096, 6144, 8192, 12288, 16384]
 
-    /// The cheapest geometry (least recomputation, then fewest tiles) that fits `budget`
-    /// bytes; `tile` forces square tiles of that output size.
+    /// Rows per convolution call, most preferred first: more rows give oneDNN more work to
+    /// share between threads; fewer need smaller windows.
+    public static let rowSteps = [8, 4, 2, 1]
+
+    /// The cheapest geometry (least recomputation, then more rows per step, then fewest
+    /// tiles) that fits `budget` bytes; `tile` forces square tiles of that output size.
     /// `rowOverhead`: bytes the caller holds per row in flight (read, not yet written).
     public static func choose(width: Int, height: Int, model: ModelConfig, precision: Precision,
-                              budget: Int, tile: Int? = nil, rowOverhead: Int = 0) throws -> TileGeometry {
+                              budget: Int, tile: Int? = nil, rowsPerStep: Int? = nil, rowOverhead: Int = 0) throws -> TileGeometry {
         guard width > 0, height > 0 else { throw CSGISError.invalidImage("size \(width)x\(height) is empty") }
         let halo = model.receptiveRadius
+        func make(_ tw: Int, _ th: Int, _ r: Int) -> TileGeometry {
+            TileGeometry(width: width, height: height, tileWidth: tw, tileHeight: th, halo: halo, rowsPerStep: r, model: model,
+                         precision: precision, rowOverhead: rowOverhead)
+        }
+        if let r = rowsPerStep, !(1...64).contains(r) { throw CSGISError.invalidArgument("rows per step \(r) is outside 1...64") }
+        let rowSteps = rowsPerStep.map { [$0] } ?? TileGeometry.rowSteps
         if let t = tile {
             guard t >= minTile else {
                 throw CSGISError.invalidArgument("tile size \(t) is below the minimum of \(minTile) pixels (smaller tiles only recompute their halo)")
             }
-            let g = TileGeometry(width: width, height: height, tileWidth: t, tileHeight: t, halo: halo, model: model, precision: precision,
-                                 rowOverhead: rowOverhead)
-            guard g.estimatedBytes <= budget else {
-                throw CSGISError.outOfMemory("tile size \(t) needs about \(mb(g.estimatedBytes)) but the memory budget is \(mb(budget))")
+            guard let g = rowSteps.lazy.map({ make(t, t, $0) }).first(where: { $0.estimatedBytes <= budget }) else {
+                throw CSGISError.outOfMemory("tile size \(t) needs about \(mb(make(t, t, 1).estimatedBytes)) but the memory budget is \(mb(budget))")
             }
             return g
         }
         var best: TileGeometry?
-        let ws = sizes.filter { $0 < width } + [width], hs = sizes.filter { $0 < height } + [height]
         var smallest: TileGeometry?
-        for tw in ws { for th in hs {
-            let g = TileGeometry(width: width, height: height, tileWidth: tw, tileHeight: th, halo: halo, model: model, precision: precision,
-                                 rowOverhead: rowOverhead)
+        let ws = sizes.filter { $0 < width } + [width], hs = sizes.filter { $0 < height } + [height]
+        for r in rowSteps { for tw in ws { for th in hs {
+            let g = make(tw, th, r)
             if smallest == nil || g.estimatedBytes < smallest!.estimatedBytes { smallest = g }
             guard g.estimatedBytes <= budget else { continue }
             if best == nil || g.overhead < best!.overhead - 1e-9
-                || (abs(g.overhead - best!.overhead) < 1e-9 && g.tilesAcross * g.tilesDown < best!.tilesAcross * best!.tilesDown) {
+                || (abs(g.overhead - best!.overhead) < 1e-9 && g.tilesAcross * g.tilesDown < best!.tilesAcross * best!.tilesDown
+                    && g.rowsPerStep >= best!.rowsPerStep) {
                 best = g
             }
-        } }
+        } } }
         guard let b = best else {
             throw CSGISError.outOfMemory("memory budget \(mb(budget)) is too small for a \(width)x\(height) image with this model; "
                                          + "at least \(mb(smallest!.estimatedBytes)) is needed")
@@ -110,4 +143,17 @@ public struct TileGeometry: Equatable, Sendable {
 func mb(_ bytes: Int) -> String {
     let m = Double(bytes) / 1_048_576
     return m >= 10 ? String(format: "%.0f MB", m) : m >= 1 ? String(format: "%.1f MB", m) : String(format: "%.0f KB", Double(bytes) / 1024)
+}
+
+/// A small thread-safe memo table.
+final class Cache<K: Hashable, V>: @unchecked Sendable {
+    private var table: [K: V] = [:]
+    private let lock = NSLock()
+    func get(_ k: K, _ make: () -> V) -> V {
+        lock.lock(); defer { lock.unlock() }
+        if let v = table[k] { return v }
+        let v = make()
+        table[k] = v
+        return v
+    }
 }

@@ -30,6 +30,8 @@ public final class TiledSmoother {
     public let memoryBudget: Int
     /// Forced square tile size, or nil to let the scheduler choose.
     public let tileSize: Int?
+    /// Forced rows per convolution call, or nil to let the scheduler choose.
+    public let rowsPerStep: Int?
     /// Bytes per row the caller's source/sink keep between reading and writing a row;
     /// counted against the budget.
     public let rowOverhead: Int
@@ -39,7 +41,8 @@ public final class TiledSmoother {
     ///   - tileSize: force tiles of this output size (for tests and tuning).
     ///   - rowOverhead: bytes per row the caller holds in flight (see `rowOverhead`).
     public init(model: CSGISModel, precision: Precision = .auto, threads: Int = 0,
-                memoryBudget: Int? = nil, tileSize: Int? = nil, rowOverhead: Int = 0) throws {
+                memoryBudget: Int? = nil, tileSize: Int? = nil, rowsPerStep: Int? = nil, rowOverhead: Int = 0) throws {
+        self.rowsPerStep = rowsPerStep
         self.model = model
         smoother = try Smoother(model: model, precision: precision, threads: threads)
         self.memoryBudget = memoryBudget ?? TileGeometry.defaultBudget
@@ -53,84 +56,96 @@ public final class TiledSmoother {
     /// The geometry a run on a width x height image will use.
     public func geometry(width: Int, height: Int) throws -> TileGeometry {
         try TileGeometry.choose(width: width, height: height, model: model.config, precision: smoother.precision,
-                                budget: memoryBudget, tile: tileSize, rowOverhead: rowOverhead)
+                                budget: memoryBudget, tile: tileSize, rowsPerStep: rowsPerStep, rowOverhead: rowOverhead)
     }
 
     /// Streams a width x height image from `source` to `sink`.
     /// - Parameters:
     ///   - strength: 0...1; the output is input + strength * (smoothed - input). At 0 the
     ///     network is not run and rows pass through unchanged.
-    ///   - progress: called after each tile; return false to cancel.
+    ///   - progress: called as rows are finished; return false to cancel.
     ///   - shouldStop: polled between layers for prompt cancellation.
-    /// - Throws: `CSGISError.cancelled` when cancelled; the sink then has only whole bands.
+    /// - Throws: `CSGISError.cancelled` when cancelled; the sink then has only whole rows.
     public func run(width: Int, height: Int, source: RowSource, sink: RowSink, strength: Float = 1,
                     progress: ((SmoothingProgress) -> Bool)? = nil, shouldStop: @escaping () -> Bool = { false }) throws {
         guard strength >= 0 && strength <= 1 else { throw CSGISError.invalidArgument("strength \(strength) is outside 0...1") }
         let g = try geometry(width: width, height: height)
-        let rowFloats = width * 3
         if strength == 0 { return try TiledSmoother.passThrough(width: width, height: height, source: source, sink: sink) }
-        let halo = g.halo
-        let band = UnsafeMutablePointer<Float>.allocate(capacity: g.bandInputRows * rowFloats)
-        let out = UnsafeMutablePointer<Float>.allocate(capacity: g.tileHeight * rowFloats)
-        let tileIn = UnsafeMutablePointer<Float>.allocate(capacity: g.maxTilePixels * 3)
-        defer { band.deallocate(); out.deallocate(); tileIn.deallocate() }
-        // The activations are reserved only once the first band has arrived, so a short or
-        // broken input fails before the working set is touched (the band's own pages are
-        // touched only as rows arrive).
-        var reserved = false
-
-        let totalWork = Double(TileGeometry.axisWork(length: width, tile: g.tileWidth, halo: halo))
-            * Double(TileGeometry.axisWork(length: height, tile: g.tileHeight, halo: halo))
-        var done = 0.0, tilesDone = 0
+        let rowFloats = width * 3, R = g.rowsPerStep
+        let inW = g.tileInputWidth, inH = g.tileInputHeight
         let tiles = g.tilesAcross * g.tilesDown
+        let totalWork = Double(tiles) * Double(inW) * Double(inH)
+        var done = 0.0, tilesDone = 0
         let start = Date()
+        func report(_ pixels: Int) throws {
+            done += Double(pixels)
+            guard let progress else { return }
+            let f = min(1, done / totalWork), el = Date().timeIntervalSince(start)
+            let p = SmoothingProgress(fraction: f, elapsed: el, remaining: f > 0 ? el * (1 - f) / f : nil, tilesDone: tilesDone, tiles: tiles)
+            if !progress(p) { throw CSGISError.cancelled }
+        }
+        /// out[i] = input + strength * (result - input), for n floats.
+        func blend(_ out: UnsafeMutablePointer<Float>, _ res: UnsafePointer<Float>, _ inp: UnsafePointer<Float>, _ n: Int) {
+            if strength == 1 { out.update(from: res, count: n); return }
+            for i in 0..<n { out[i] = inp[i] + strength * (res[i] - inp[i]) }
+        }
+
+        if g.isWholeImage {
+            // The first rows arrive before the row windows are allocated, so an empty or
+            // broken input fails before the working set exists.
+            let first = UnsafeMutablePointer<Float>.allocate(capacity: min(R, height) * rowFloats)
+            let out = UnsafeMutablePointer<Float>.allocate(capacity: R * rowFloats)
+            defer { first.deallocate(); out.deallocate() }
+            try source.readRows(min(R, height), into: first)
+            var firstServed = false
+            try smoother.stream(width: width, height: height, rowsPerStep: R, read: { n, p in
+                if firstServed { return try source.readRows(n, into: p) }
+                precondition(n == min(R, height))
+                p.update(from: first, count: n * rowFloats)
+                firstServed = true
+            }, write: { _, n, res, inp in
+                blend(out, res, inp, n * rowFloats)
+                try sink.writeRows(n, from: out)
+                tilesDone = 0
+                try report(n * width)
+            }, shouldStop: shouldStop)
+            return
+        }
+
+        let band = UnsafeMutablePointer<Float>.allocate(capacity: inH * rowFloats)
+        let outBand = UnsafeMutablePointer<Float>.allocate(capacity: g.tileHeight * rowFloats)
+        defer { band.deallocate(); outBand.deallocate() }
         var lo = 0, hi = 0  // image rows [lo, hi) are in `band`, row lo at band row 0
         for y0 in stride(from: 0, to: height, by: g.tileHeight) {
             let y1 = min(height, y0 + g.tileHeight)
-            let need = TileGeometry.inputSpan(start: y0, size: g.tileHeight, length: height, halo: halo)
-            if need.lowerBound > lo {  // slide: keep the rows this band shares with the last
-                let keep = max(0, hi - need.lowerBound)
-                if keep > 0 { band.update(from: band + (need.lowerBound - lo) * rowFloats, count: keep * rowFloats) }
-                lo = need.lowerBound
+            let sy = TileGeometry.inputStart(y0, inputSize: inH, length: height, halo: g.halo)
+            if sy > lo {  // slide: keep the rows this band shares with the last
+                let keep = max(0, hi - sy)
+                if keep > 0 { band.update(from: band + (sy - lo) * rowFloats, count: keep * rowFloats) }
+                lo = sy
                 hi = lo + keep
             }
-            if need.upperBound > hi {
-                try source.readRows(need.upperBound - hi, into: band + (hi - lo) * rowFloats)
-                hi = need.upperBound
+            if sy + inH > hi {
+                try source.readRows(sy + inH - hi, into: band + (hi - lo) * rowFloats)
+                hi = sy + inH
             }
-            if !reserved { try smoother.reserve(pixels: g.maxTilePixels); reserved = true }
-            let th = need.count
             for x0 in stride(from: 0, to: width, by: g.tileWidth) {
                 let x1 = min(width, x0 + g.tileWidth)
-                let span = TileGeometry.inputSpan(start: x0, size: g.tileWidth, length: width, halo: halo)
-                let tw = span.count
-                for r in 0..<th {
-                    (tileIn + r * tw * 3).update(from: band + r * rowFloats + span.lowerBound * 3, count: tw * 3)
-                }
-                let plan = try smoother.runTile(UnsafeBufferPointer(start: tileIn, count: tw * th * 3), width: tw, height: th,
-                                                shouldStop: shouldStop)
-                let res = plan.resultPointer
-                let ox = x0 - span.lowerBound, oy = y0 - need.lowerBound
-                for r in 0..<(y1 - y0) {
-                    let src = res + ((oy + r) * tw + ox) * 3
-                    let dst = out + r * rowFloats + x0 * 3
-                    let n = (x1 - x0) * 3
-                    if strength == 1 {
-                        dst.update(from: src, count: n)
-                    } else {
-                        let inp = band + (oy + r) * rowFloats + x0 * 3
-                        for i in 0..<n { dst[i] = inp[i] + strength * (src[i] - inp[i]) }
+                let sx = TileGeometry.inputStart(x0, inputSize: inW, length: width, halo: g.halo)
+                var next = 0  // tile row to read next
+                try smoother.stream(width: inW, height: inH, rowsPerStep: R, read: { n, p in
+                    for r in 0..<n { (p + r * inW * 3).update(from: band + (sy - lo + next + r) * rowFloats + sx * 3, count: inW * 3) }
+                    next += n
+                }, write: { ty, n, res, inp in
+                    for r in 0..<n where (y0..<y1).contains(sy + ty + r) {
+                        let o = (x0 - sx + r * inW) * 3
+                        blend(outBand + (sy + ty + r - y0) * rowFloats + x0 * 3, res + o, inp + o, (x1 - x0) * 3)
                     }
-                }
-                done += Double(tw * th)
+                    try report(n * inW)
+                }, shouldStop: shouldStop)
                 tilesDone += 1
-                if let progress {
-                    let f = done / totalWork, el = Date().timeIntervalSince(start)
-                    let p = SmoothingProgress(fraction: f, elapsed: el, remaining: f > 0 ? el * (1 - f) / f : nil, tilesDone: tilesDone, tiles: tiles)
-                    if !progress(p) { throw CSGISError.cancelled }
-                }
             }
-            try sink.writeRows(y1 - y0, from: out)
+            try sink.writeRows(y1 - y0, from: outBand)
         }
     }
 

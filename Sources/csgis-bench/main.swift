@@ -21,6 +21,7 @@ let runs = Int(option("--runs") ?? "3") ?? 3
 // --tiled BYTES: stream a procedural image through TiledSmoother under that budget instead.
 let tiledBudget = option("--tiled").flatMap { Int($0) }
 let forcedTile = option("--tile").flatMap { Int($0) }
+let forcedRows = option("--rows").flatMap { Int($0) }
 // --dry: with --tiled, print the chosen geometry without running.
 let dry = args.contains("--dry")
 args.removeAll { $0 == "--dry" }
@@ -59,7 +60,7 @@ func peakRSSMB() -> Double {
 if let budget = tiledBudget {
     do {
         let model = try CSGISModel(contentsOf: args[0])
-        let t = try TiledSmoother(model: model, precision: precision, threads: threads, memoryBudget: budget, tileSize: forcedTile)
+        let t = try TiledSmoother(model: model, precision: precision, threads: threads, memoryBudget: budget, tileSize: forcedTile, rowsPerStep: forcedRows)
         let g = try t.geometry(width: w, height: h)
         if dry {
             print("{\"tile_w\":\(g.tileWidth),\"tile_h\":\(g.tileHeight),\"tiles\":\(g.tilesAcross * g.tilesDown),\"overhead\":\(g.overhead),\"estimated_mb\":\(Double(g.estimatedBytes) / 1_048_576),\"budget_mb\":\(Double(budget) / 1_048_576)}")
@@ -73,7 +74,7 @@ if let budget = tiledBudget {
         let out: [String: Any] = [
             "engine": "csgis-tiled", "precision": t.precision.rawValue, "width": w, "height": h, "megapixels": Double(w * h) / 1e6,
             "dim": model.config.dim, "num_block": model.config.numBlock, "budget_mb": Double(budget) / 1_048_576,
-            "tile_w": g.tileWidth, "tile_h": g.tileHeight, "tiles": g.tilesAcross * g.tilesDown, "halo": g.halo,
+            "tile_w": g.tileWidth, "rows_per_step": g.rowsPerStep, "tile_h": g.tileHeight, "tiles": g.tilesAcross * g.tilesDown, "halo": g.halo,
             "overhead": g.overhead, "estimated_mb": Double(g.estimatedBytes) / 1_048_576, "seconds": s,
             "s_per_mp": s / (Double(w * h) / 1e6), "peak_rss_mb": peakRSSMB(), "rss_before_run_mb": rssBefore, "rows_out": sink.rows,
         ]

@@ -34,3 +34,17 @@ func psnr8(_ a: [Float], _ b: [Float]) -> Double {
     let mse = zip(a, b).reduce(0.0) { $0 + pow(q($1.0) - q($1.1), 2) } / Double(a.count)
     return mse == 0 ? .infinity : 10 * log10(255 * 255 / mse)
 }
+
+extension Fixtures {
+    /// A textured test image of any size, made from the fixture input by mirroring.
+    static func texturedImage(width: Int, height: Int) throws -> RGBImage {
+        let ref = try Fixtures.reference("random-64x12").input
+        var px = [Float](repeating: 0, count: width * height * 3)
+        for y in 0..<height { for x in 0..<width {
+            let sx = (x / ref.width) % 2 == 0 ? x % ref.width : ref.width - 1 - x % ref.width
+            let sy = (y / ref.height) % 2 == 0 ? y % ref.height : ref.height - 1 - y % ref.height
+            for c in 0..<3 { px[(y * width + x) * 3 + c] = ref.pixels[(sy * ref.width + sx) * 3 + c] + Float(x % 7) * 0.01 }
+        } }
+        return try RGBImage(width: width, height: height, pixels: px)
+    }
+}

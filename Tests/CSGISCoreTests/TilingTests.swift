@@ -4,19 +4,8 @@ import XCTest
 /// Tiled inference must equal one whole-image pass, at every tile size and thread count
 /// (in the manner of libvips's threading test).
 final class TilingTests: XCTestCase {
-    /// A textured test image of any size, made from the fixture input by mirroring.
-    func image(width: Int, height: Int) throws -> RGBImage {
-        let ref = try Fixtures.reference("random-64x12").input
-        var px = [Float](repeating: 0, count: width * height * 3)
-        for y in 0..<height { for x in 0..<width {
-            let sx = (x / ref.width) % 2 == 0 ? x % ref.width : ref.width - 1 - x % ref.width
-            let sy = (y / ref.height) % 2 == 0 ? y % ref.height : ref.height - 1 - y % ref.height
-            for c in 0..<3 { px[(y * width + x) * 3 + c] = ref.pixels[(sy * ref.width + sx) * 3 + c] + Float(x % 7) * 0.01 }
-        } }
-        return try RGBImage(width: width, height: height, pixels: px)
-    }
+    func image(width: Int, height: Int) throws -> RGBImage { try Fixtures.texturedImage(width: width, height: height) }
 
-    func quantize(_ p: [Float], levels: Float) -> [UInt16] { p.map { UInt16((min(max($0, 0), 1) * levels).rounded()) } }
 
     func compare(model name: String, width: Int, height: Int, tiles: [Int], threads: [Int], precision: Precision) throws {
         let model = try CSGISModel(contentsOf: Fixtures.path(name))
@@ -26,10 +15,8 @@ final class TilingTests: XCTestCase {
             let tiled = try TiledSmoother(model: model, precision: precision, threads: n, tileSize: t)
             let g = try tiled.geometry(width: width, height: height)
             let out = try tiled.smooth(img).pixels
-            let d = maxAbsDiff(out, whole)
-            XCTAssertLessThanOrEqual(d, 1e-5, "\(name) \(precision) tile \(t) threads \(n): max abs diff \(d)")
-            XCTAssertEqual(quantize(out, levels: 255), quantize(whole, levels: 255), "8-bit output differs: tile \(t) threads \(n)")
-            XCTAssertEqual(quantize(out, levels: 65535), quantize(whole, levels: 65535), "16-bit output differs: tile \(t) threads \(n)")
+            // the same floats, not merely close: every output pixel gets the same arithmetic
+            XCTAssertEqual(out, whole, "\(name) \(precision) tile \(t) threads \(n): max abs diff \(maxAbsDiff(out, whole))")
             if t < width { XCTAssertGreaterThan(g.tilesAcross * g.tilesDown, 1) }
         } }
     }
@@ -99,7 +86,7 @@ final class TilingTests: XCTestCase {
         let t = try TiledSmoother(model: m, precision: .fp32, tileSize: 50)
         var fractions: [Double] = []
         _ = try t.smooth(img, progress: { fractions.append($0.fraction); return true })
-        XCTAssertEqual(fractions.count, 12)
+        XCTAssertGreaterThanOrEqual(fractions.count, 12)  // at least once per tile
         XCTAssertEqual(fractions.last!, 1, accuracy: 1e-9)
         XCTAssertEqual(fractions, fractions.sorted())
         var calls = 0

@@ -10,9 +10,13 @@
 // Internal to libcsgis and the tools: not exported from the shared library.
 #define CSGIS_INTERNAL __attribute__((visibility("hidden")))
 
-/// One 3x3, stride-1, zero-padded ("same") convolution on an NHWC image of h x w.
+/// One 3x3, stride-1 convolution to an NHWC output of h x w: zero-padded ("same") left and
+/// right; vertically padded by `pad_h` rows from an input of `ih` rows (ih = h, pad_h =
+/// dilation for a whole image; ih = h + 2 * dilation, pad_h = 0 for a block of rows whose
+/// neighbours, or zero rows at the image's edge, are present in the input).
 typedef struct csgis_conv_spec {
     int h, w, cin, cout, dilation;
+    int ih, pad_h;
     dnnl_data_type_t src_dt, wei_dt, dst_dt; // bias is always f32
     int relu;  // fused ReLU post-op
     int sum;   // 1 = "sum" post-op (dst += result); 2 = "binary add" post-op after the ReLU,
