@@ -1,14 +1,14 @@
 #!/usr/bin/env python3
-"""Tiled, streaming inference under a memory budget: peak RSS against image size, and time
-per megapixel tiled against whole-image.
+"""Streaming inference under a memory budget: for lite and base, budgets 128M, 256M, 512M,
+1G and the default against the scheduler's tiles, compute overhead, s/MP, time against the
+default budget and peak RSS; peak RSS against image size; the scheduler's choice for the
+paper model at 4 and 64 MP in fp32 and bf16.
 
-  python3 benchmarks/bench_tiling.py [--budget-mb 256] [--sizes 1,16,64,400] [--json out.json]
+  python3 benchmarks/bench_tiling.py [--sizes 1,16,64] [--json out.json]
 
 Images are procedural and generated row by row inside csgis-bench (no image file is held),
-and the output rows are discarded, so the RSS measured is the engine's working set.
-Rows: the tiny test model (dim 4, 1 block) at 1, 16, 64 and 400 megapixels, and the lite
-model (32/6) at 4 megapixels, all at the same budget; then lite at 4 MP whole-image
-(default budget) for the tiled/whole time ratio, and 1 vs 2 threads.
+and the output rows are discarded, so the RSS measured is the engine's working set (plus
+the process: runtime, oneDNN, weights). Run it on a quiet machine; it prints the CPU.
 Needs: swift build -c release.
 """
 import argparse
@@ -34,49 +34,60 @@ def run(model, w, h, budget, threads=2, precision="auto", tile=None, dry=False):
     return json.loads(r.stdout)
 
 
+def cpu_model():
+    for line in open("/proc/cpuinfo"):
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return "unknown CPU"
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--budget-mb", type=int, default=256)
-    p.add_argument("--sizes", default="1,16,64,400")
+    p.add_argument("--sizes", default="1,16,64", help="tiny-model image sizes in MP for the flat-RSS rows")
     p.add_argument("--json")
     a = p.parse_args()
     if not BENCH.exists():
         sys.exit("build first: swift build -c release")
-    budget = a.budget_mb << 20
     tiny = ROOT / "Tests" / "Fixtures" / "tiny-4x1.safetensors"
     lite = ROOT / "models" / "csgis-lite.safetensors"
-    rows = []
-    print(f"{'model':6} {'MP':>6} {'image':>12} {'budget':>7} {'tile':>11} {'tiles':>6} {'overhead':>8} {'s/MP':>7} {'peak RSS MB':>11}")
-    jobs = [("tiny", tiny, int(mp)) for mp in a.sizes.split(",")] + [("lite", lite, 4)]
-    for name, model, mp in jobs:
-        side = int(math.sqrt(mp * 1e6))
-        r = run(model, side, side, budget)
-        r["model"] = name
-        rows.append(r)
-        if "error" in r:
-            print(f"{name:6} {mp:>6} error: {r['error']}")
-            continue
-        print(f"{name:6} {mp:>6} {side:>5}x{side:<6} {a.budget_mb:>5}MB {r['tile_w']:>5}x{r['tile_h']:<5} {r['tiles']:>6} "
-              f"{r['overhead']:8.3f} {r['s_per_mp']:7.2f} {r['peak_rss_mb']:11.0f}", flush=True)
-    side = 2000
-    whole = run(lite, side, side, 16 << 30)
-    tiled = next(r for r in rows if r.get("model") == "lite")
-    if "error" not in whole and "error" not in tiled:
-        print(f"\nlite 4 MP: whole image (1 tile) {whole['s_per_mp']:.2f} s/MP, peak RSS {whole['peak_rss_mb']:.0f} MB; "
-              f"tiled at {a.budget_mb} MB {tiled['s_per_mp']:.2f} s/MP -> tiled/whole time {tiled['s_per_mp'] / whole['s_per_mp']:.2f}x")
-    t1 = run(lite, side, side, 16 << 30, threads=1)
-    if "error" not in t1 and "error" not in whole:
-        print(f"lite 4 MP whole image: 1 thread {t1['s_per_mp']:.2f} s/MP, 2 threads {whole['s_per_mp']:.2f} s/MP -> speed-up {t1['s_per_mp'] / whole['s_per_mp']:.2f}x")
     base = ROOT / "models" / "csgis-base.safetensors"
     avail = int(open("/proc/meminfo").read().split("MemAvailable:")[1].split()[0]) * 1024
-    d = {}
-    for label, b in (("default (half of available)", avail // 2), ("1 GB", 1 << 30), ("512 MB", 512 << 20), ("256 MB", 256 << 20)):
-        for prec in ("fp32", "bf16"):
-            d = run(base, 2048, 2048, b, precision=prec, dry=True)
-            if "error" not in d:
-                print(f"base 64/12, 2048x2048 (4 MP), {prec}, budget {label}: tile {d['tile_w']}x{d['tile_h']}, "
-                      f"{d['tiles']} tile(s), compute overhead {d['overhead']:.3f}, estimated {d['estimated_mb']:.0f} MB")
-    rows += [dict(whole, model="lite-whole"), dict(t1, model="lite-whole-1thread"), dict(d, model="base-default-budget")]
+    budgets = (("128M", 128 << 20), ("256M", 256 << 20), ("512M", 512 << 20), ("1G", 1 << 30), ("default", avail // 2))
+    print(f"CPU: {cpu_model()}; 2 threads; precision auto")
+    rows = []
+    print("\n| model | image | budget | tile (output) | tiles | rows/step | compute overhead | s/MP | time / default | peak RSS MB |")
+    print("|---|---|---|---|---:|---:|---:|---:|---:|---:|")
+    for name, model, (w, h) in (("lite 32/6", lite, (2000, 1000)), ("base 64/12", base, (1000, 500))):
+        res = [(label, run(model, w, h, b)) for label, b in budgets]
+        ref = dict(res)["default"]
+        for label, r in res:
+            r.update(model=name, budget=label)
+            rows.append(r)
+            if "error" in r:
+                print(f"| {name} | {w}x{h} | {label} | error: {r['error']} |")
+                continue
+            ratio = r["seconds"] / ref["seconds"] if "seconds" in ref else float("nan")
+            print(f"| {name} | {w}x{h} | {label} | {r['tile_w']}x{r['tile_h']} | {r['tiles']} | {r['rows_per_step']} | "
+                  f"{r['overhead']:.3f} | {r['s_per_mp']:.2f} | {ratio:.2f}x | {r['peak_rss_mb']:.0f} |", flush=True)
+    print("\nPeak RSS against image size at 256M (tiny 4/1 model, so the run is quick):")
+    for mp in a.sizes.split(","):
+        side = int(math.sqrt(float(mp) * 1e6))
+        r = run(tiny, side, side, 256 << 20)
+        r.update(model="tiny 4/1", budget="256M")
+        rows.append(r)
+        if "error" not in r:
+            print(f"  {mp:>4} MP ({side}x{side}): tile {r['tile_w']}x{r['tile_h']}, {r['tiles']} tiles, overhead {r['overhead']:.3f}, "
+                  f"{r['s_per_mp']:.2f} s/MP, peak RSS {r['peak_rss_mb']:.0f} MB", flush=True)
+    print("\nThe scheduler's choice (not run) for the paper model:")
+    print("\n| image | budget | fp32 tiles, overhead, estimate | bf16 tiles, overhead, estimate |")
+    print("|---|---|---|---|")
+    for w, h in ((2048, 2048), (8000, 8000)):
+        for label, b in budgets:
+            cells = []
+            for prec in ("fp32", "bf16"):
+                d = run(base, w, h, b, precision=prec, dry=True)
+                cells.append(d.get("error", f"{d.get('tiles')} tile(s), {d.get('overhead', 0):.3f}, {d.get('estimated_mb', 0):.0f} MB"))
+            print(f"| {w}x{h} | {label} | {cells[0]} | {cells[1]} |")
     if a.json:
         Path(a.json).write_text(json.dumps(rows, indent=1))
 

@@ -24,12 +24,12 @@ static int on_progress(float fraction, double seconds_left, void *user_data) {
 
 typedef struct { FILE *in, *out; unsigned width; } streams;
 
-static int read_rows(void *user, uint32_t first, uint32_t count, void *rows) {
+static int read_rows(uint32_t first, uint32_t count, void *rows, void *user) {
     streams *s = user; (void)first;
     return fread(rows, 3 * s->width, count, s->in) == count ? 0 : -1;
 }
 
-static int write_rows(void *user, uint32_t first, uint32_t count, const void *rows) {
+static int write_rows(uint32_t first, uint32_t count, const void *rows, void *user) {
     streams *s = user; (void)first;
     return fwrite(rows, 3 * s->width, count, s->out) == count ? 0 : -1;
 }

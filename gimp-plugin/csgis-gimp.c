@@ -45,14 +45,14 @@ typedef struct {
     gint x, y, w, h;       /* output rectangle (selection bounds) */
 } Band;
 
-static int read_rows(void *user, uint32_t first, uint32_t count, void *rows) {
+static int read_rows(uint32_t first, uint32_t count, void *rows, void *user) {
     Band *b = user;
     gegl_buffer_get(b->src, GEGL_RECTANGLE(b->ix, b->iy + (gint)first, b->iw, (gint)count), 1.0, b->format, rows,
                     GEGL_AUTO_ROWSTRIDE, GEGL_ABYSS_NONE);
     return 0;
 }
 
-static int write_rows(void *user, uint32_t first, uint32_t count, const void *rows) {
+static int write_rows(uint32_t first, uint32_t count, const void *rows, void *user) {
     Band *b = user;
     gint r0 = MAX(b->iy + (gint)first, b->y), r1 = MIN(b->iy + (gint)(first + count), b->y + b->h);
     if (r1 <= r0) return 0;

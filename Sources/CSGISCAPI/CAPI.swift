@@ -100,7 +100,7 @@ public func cModelGetInfo(_ model: OpaquePointer?, _ info: UnsafeMutablePointer<
 @_cdecl("csgis_default_options")
 public func cDefaultOptions() -> csgis_options {
     csgis_options(strength: 1, precision: CSGIS_PRECISION_AUTO, threads: 0, memory_budget: 0, tile_size: 0,
-                  progress: nil, progress_user_data: nil, cancel: nil)
+                  progress: nil, progress_user_data: nil)
 }
 
 /// A validated image layout.
@@ -191,12 +191,22 @@ private func smoother(_ model: CSGISModel, _ o: csgis_options, rowOverhead: Int 
                              rowOverhead: rowOverhead)
 }
 
+/// The progress callback, called as rows finish and, at most every 0.1 s, between layers
+/// (with the latest figures): its answer is the one way to cancel.
 private func callbacks(_ o: csgis_options) -> (((SmoothingProgress) -> Bool)?, () -> Bool) {
-    let progress: ((SmoothingProgress) -> Bool)? = o.progress.map { fn in
-        { p in fn(Float(p.fraction), p.remaining ?? -1, o.progress_user_data) == 0 }
+    guard let fn = o.progress else { return (nil, { false }) }
+    final class Latest { var fraction: Float = 0, remaining = -1.0, lastCall = Date() }
+    let latest = Latest(), user = o.progress_user_data
+    let progress: (SmoothingProgress) -> Bool = { p in
+        latest.fraction = Float(p.fraction); latest.remaining = p.remaining ?? -1; latest.lastCall = Date()
+        return fn(latest.fraction, latest.remaining, user) == 0
     }
-    let cancel = o.cancel
-    return (progress, { cancel.map { $0.pointee != 0 } ?? false })
+    let stop: () -> Bool = {
+        guard Date().timeIntervalSince(latest.lastCall) >= 0.1 else { return false }
+        latest.lastCall = Date()
+        return fn(latest.fraction, latest.remaining, user) != 0
+    }
+    return (progress, stop)
 }
 
 // MARK: smoothing
@@ -307,8 +317,8 @@ public func cSmoothStream(_ model: OpaquePointer?, _ options: UnsafePointer<csgi
     }
     do {
         let l = try Layout(desc.pointee, "image")
-        try smoothRows(m, options, input: l, output: l, read: { first, count, rows in read(user, UInt32(first), UInt32(count), rows) },
-                       write: { first, count, rows in write(user, UInt32(first), UInt32(count), rows) })
+        try smoothRows(m, options, input: l, output: l, read: { first, count, rows in read(UInt32(first), UInt32(count), rows, user) },
+                       write: { first, count, rows in write(UInt32(first), UInt32(count), rows, user) })
         return CSGIS_OK
     } catch { return status(for: error) }
 }

@@ -82,8 +82,10 @@ public struct TileGeometry: Equatable, Sendable {
     static let sizes = [32, 48, 64, 96, 128, 192, 256, 384, 512, 768, 1024, 1536, 2048, 3072, 4096, 6144, 8192, 12288, 16384]
 
     /// Rows per convolution call, most preferred first: more rows give oneDNN more work to
-    /// share between threads; fewer need smaller windows.
-    public static let rowSteps = [8, 4, 2, 1]
+    /// share between threads; fewer need smaller windows. One row per call ran lite at half
+    /// speed on 2 cores (2 rows: full speed), so it is used only when nothing else fits.
+    public static let rowSteps = [8, 4, 2]
+    static let lastResortRowSteps = [1]
 
     /// The cheapest geometry (least recomputation, then more rows per step, then fewest
     /// tiles) that fits `budget` bytes; `tile` forces square tiles of that output size.
@@ -97,19 +99,20 @@ public struct TileGeometry: Equatable, Sendable {
                          precision: precision, rowOverhead: rowOverhead)
         }
         if let r = rowsPerStep, !(1...64).contains(r) { throw CSGISError.invalidArgument("rows per step \(r) is outside 1...64") }
-        let rowSteps = rowsPerStep.map { [$0] } ?? TileGeometry.rowSteps
+        let steps = rowsPerStep.map { [[$0]] } ?? [TileGeometry.rowSteps, TileGeometry.lastResortRowSteps]
         if let t = tile {
             guard t >= minTile else {
                 throw CSGISError.invalidArgument("tile size \(t) is below the minimum of \(minTile) pixels (smaller tiles only recompute their halo)")
             }
-            guard let g = rowSteps.lazy.map({ make(t, t, $0) }).first(where: { $0.estimatedBytes <= budget }) else {
-                throw CSGISError.outOfMemory("tile size \(t) needs about \(mb(make(t, t, 1).estimatedBytes)) but the memory budget is \(mb(budget))")
+            guard let g = steps.joined().lazy.map({ make(t, t, $0) }).first(where: { $0.estimatedBytes <= budget }) else {
+                throw CSGISError.outOfMemory("tile size \(t) needs about \(mb(make(t, t, steps.joined().last!).estimatedBytes)) but the memory budget is \(mb(budget))")
             }
             return g
         }
         var best: TileGeometry?
         var smallest: TileGeometry?
         let ws = sizes.filter { $0 < width } + [width], hs = sizes.filter { $0 < height } + [height]
+        for rowSteps in steps where best == nil {
         for r in rowSteps { for tw in ws { for th in hs {
             let g = make(tw, th, r)
             if smallest == nil || g.estimatedBytes < smallest!.estimatedBytes { smallest = g }
@@ -120,6 +123,7 @@ public struct TileGeometry: Equatable, Sendable {
                 best = g
             }
         } } }
+        }
         guard let b = best else {
             throw CSGISError.outOfMemory("memory budget \(mb(budget)) is too small for a \(width)x\(height) image with this model; "
                                          + "at least \(mb(smallest!.estimatedBytes)) is needed")

@@ -60,12 +60,15 @@ func peakRSSMB() -> Double {
 if let budget = tiledBudget {
     do {
         let model = try CSGISModel(contentsOf: args[0])
-        let t = try TiledSmoother(model: model, precision: precision, threads: threads, memoryBudget: budget, tileSize: forcedTile, rowsPerStep: forcedRows)
-        let g = try t.geometry(width: w, height: h)
-        if dry {
-            print("{\"tile_w\":\(g.tileWidth),\"tile_h\":\(g.tileHeight),\"tiles\":\(g.tilesAcross * g.tilesDown),\"overhead\":\(g.overhead),\"estimated_mb\":\(Double(g.estimatedBytes) / 1_048_576),\"budget_mb\":\(Double(budget) / 1_048_576)}")
+        if dry {  // the scheduler's choice for any precision, whether or not this CPU runs it
+            let p = precision == .auto ? try precision.resolved() : precision
+            let g = try TileGeometry.choose(width: w, height: h, model: model.config, precision: p, budget: budget, tile: forcedTile,
+                                            rowsPerStep: forcedRows)
+            print("{\"tile_w\":\(g.tileWidth),\"tile_h\":\(g.tileHeight),\"tiles\":\(g.tilesAcross * g.tilesDown),\"rows_per_step\":\(g.rowsPerStep),\"overhead\":\(g.overhead),\"estimated_mb\":\(Double(g.estimatedBytes) / 1_048_576),\"budget_mb\":\(Double(budget) / 1_048_576)}")
             exit(0)
         }
+        let t = try TiledSmoother(model: model, precision: precision, threads: threads, memoryBudget: budget, tileSize: forcedTile, rowsPerStep: forcedRows)
+        let g = try t.geometry(width: w, height: h)
         let rssBefore = peakRSSMB()
         let sink = NullSink()
         let t0 = Date()

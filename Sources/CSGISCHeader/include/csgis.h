@@ -6,6 +6,8 @@
  * Threads: a csgis_model is immutable and may be shared by any number of threads; each
  * call to csgis_smooth / csgis_smooth_stream builds its own engine, so concurrent calls on
  * one model are safe. Messages from csgis_last_error() are per thread.
+ * Callbacks: each takes the caller's `user_data` as its last argument. Cancelling has one
+ * path: the progress callback returns non-zero.
  * Errors: every function that can fail returns a csgis_status; CSGIS_OK is 0. No call
  * aborts the host: bad options (NaN strength, absurd thread counts or budgets), NaN
  * samples and images too large for the budget all come back as status codes.
@@ -32,7 +34,7 @@ extern "C" {
 #endif
 
 #define CSGIS_VERSION_MAJOR 0
-#define CSGIS_VERSION_MINOR 1
+#define CSGIS_VERSION_MINOR 2
 #define CSGIS_VERSION_PATCH 0
 
 /** The library's version as "MAJOR.MINOR.PATCH" (static storage). */
@@ -45,7 +47,7 @@ typedef enum csgis_status {
     CSGIS_ERR_INVALID_MODEL = 3,    /* not a valid csgis weights file */
     CSGIS_ERR_UNSUPPORTED = 4,      /* e.g. bf16 asked on a CPU without it */
     CSGIS_ERR_OUT_OF_MEMORY = 5,    /* includes a memory budget too small for the image */
-    CSGIS_ERR_CANCELLED = 6,        /* the progress callback or cancel flag stopped the run */
+    CSGIS_ERR_CANCELLED = 6,        /* the progress callback asked the run to stop */
     CSGIS_ERR_CALLBACK = 7,         /* a row callback reported failure */
     CSGIS_ERR_INTERNAL = 8
 } csgis_status;
@@ -80,7 +82,9 @@ typedef enum csgis_precision {
 } csgis_precision;
 
 /** Progress: fraction done in 0..1 and estimated seconds left (negative if unknown).
- *  Return non-zero to cancel the run. */
+ *  Called as rows finish and between layers, at least every 0.1 s or so while the network
+ *  runs; return non-zero to cancel: the run stops within a fraction of a second with
+ *  CSGIS_ERR_CANCELLED. It is the only way to cancel. */
 typedef int (*csgis_progress_fn)(float fraction, double seconds_left, void *user_data);
 
 typedef struct csgis_options {
@@ -89,9 +93,8 @@ typedef struct csgis_options {
     int threads;               /* 0 = all cores */
     size_t memory_budget;      /* bytes for the working set; 0 = half of available memory */
     int tile_size;             /* 0 = chosen from the budget; else square tiles of this size */
-    csgis_progress_fn progress;
+    csgis_progress_fn progress; /* optional */
     void *progress_user_data;
-    const volatile int *cancel; /* optional: a non-zero value cancels promptly (checked between layers) */
 } csgis_options;
 
 /** Default options: strength 1, auto precision, all cores, default budget and tiles. */
@@ -121,12 +124,12 @@ csgis_status csgis_smooth(const csgis_model *model, const csgis_options *options
 
 /** Row callbacks for streaming: rows come and go in order, top to bottom, in the layout
  *  of `desc` (count rows, `desc->stride` bytes apart, or packed). Return 0 on success. */
-typedef int (*csgis_read_rows_fn)(void *user_data, uint32_t first_row, uint32_t count, void *rows);
-typedef int (*csgis_write_rows_fn)(void *user_data, uint32_t first_row, uint32_t count, const void *rows);
+typedef int (*csgis_read_rows_fn)(uint32_t first_row, uint32_t count, void *rows, void *user_data);
+typedef int (*csgis_write_rows_fn)(uint32_t first_row, uint32_t count, const void *rows, void *user_data);
 
-/** Streams an image of any size through the tiled scheduler within options->memory_budget:
- *  memory grows with width x band height, not with the image. Rows already written stay
- *  written if the run fails or is cancelled. */
+/** Streams an image of any size through the scheduler within options->memory_budget:
+ *  memory grows with the width, never with the height. Rows already written stay written
+ *  if the run fails or is cancelled. */
 csgis_status csgis_smooth_stream(const csgis_model *model, const csgis_options *options,
                                  const csgis_image *desc, csgis_read_rows_fn read_rows,
                                  csgis_write_rows_fn write_rows, void *user_data);

@@ -1,0 +1,51 @@
+import CSGISCore
+import Foundation
+import XCTest
+
+/// The libvips-style threading test, through the real filter: the same bytes out whatever the
+/// tile size, thread count and memory budget, on a photograph and on random noise, with the
+/// shipped (default) model, in fp32 and, where the CPU has it, bf16.
+final class BitIdentityTests: XCTestCase {
+    let variants = ["", "--tile 32", "--tile 64 --threads 1", "--tile 100", "--tile 256 --threads 2", "--threads 1"]
+
+    func check(input: String, width: Int, height: Int, channels: Int, precision: Precision) throws {
+        // Budgets from the smallest that fits upwards: the scheduler answers them with
+        // different rows per convolution call (and --tile forces tiles above), so the
+        // comparison covers its own choices too.
+        let model = try CSGISModel(contentsOf: Harness.repo.appendingPathComponent("models/csgis-lite.safetensors").path)
+        var steps: [Int: Int] = [:]  // rows per step -> smallest budget in MB
+        for mb in 1...256 {
+            if let g = try? TileGeometry.choose(width: width, height: height, model: model.config, precision: try precision.resolved(),
+                                                budget: mb << 20, rowOverhead: width * channels * 2 + 64), steps[g.rowsPerStep] == nil {
+                steps[g.rowsPerStep] = mb
+            }
+        }
+        XCTAssertGreaterThanOrEqual(steps.count, 2, "budgets give one schedule only: \(steps)")
+        let budgets = steps.values.sorted().map { "--memory \($0)M" }
+        var first: Data?
+        for v in variants + budgets + ["\(budgets[0]) --threads 1"] {
+            let r = try Harness.sh("\"$CSGIS\" --quiet --precision \(precision.rawValue) \(v) < '\(input)'")
+            XCTAssertEqual(r.status, 0, "\(v): \(r.stderr)")
+            XCTAssertGreaterThan(r.stdout.count, width * height)
+            if let f = first {
+                let diff = zip(f, r.stdout).filter { $0 != $1 }.count
+                XCTAssertTrue(f == r.stdout, "\(precision) '\(v)' differs from the default run in \(diff) bytes")
+            } else { first = r.stdout }
+        }
+    }
+
+    func precisions() -> [Precision] { CPUInfo.hasNativeBF16 ? [.fp32, .bf16] : [.fp32] }
+
+    func testPhotographIsBitIdenticalAcrossTilesThreadsAndBudgets() throws {
+        let photo = Harness.repo.appendingPathComponent("Tests/Fixtures/photo-kodim23-crop.png").path
+        for p in precisions() { try check(input: photo, width: 256, height: 192, channels: 3, precision: p) }
+    }
+
+    func testRandomSixteenBitImageIsBitIdenticalAcrossTilesThreadsAndBudgets() throws {
+        let dir = try Harness.tempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let noise = dir.appendingPathComponent("noise.ppm").path
+        XCTAssertEqual(try Harness.sh("convert -size 203x149 xc: -seed 7 +noise Random -depth 16 ppm:'\(noise)'").status, 0)
+        for p in precisions() { try check(input: noise, width: 203, height: 149, channels: 3, precision: p) }
+    }
+}
