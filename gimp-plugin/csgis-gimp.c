@@ -124,6 +124,7 @@ static gchar *smooth_drawable(gint32 image, gint32 drawable, const SmoothVals *v
 static GtkWidget *preview_widget;
 static gint32 preview_drawable;
 static csgis_model *preview_model;
+static csgis_context *preview_context; /* kept across redraws: no weight packing per redraw */
 
 static void render_preview(GimpPreview *preview) {
     gint px, py, pw, ph;
@@ -139,10 +140,11 @@ static void render_preview(GimpPreview *preview) {
     gegl_buffer_get(src, GEGL_RECTANGLE(ix, iy, iw, ih), 1.0, f, in, GEGL_AUTO_ROWSTRIDE, GEGL_ABYSS_NONE);
     g_object_unref(src);
     if (g_getenv("CSGIS_DEBUG")) g_printerr("csgis preview: %dx%d at %d,%d, model %p\n", pw, ph, px, py, (void *)preview_model);
-    if (preview_model && vals.strength > 0) {
+    if (preview_context && vals.strength > 0) {
         csgis_options o = options_from(&vals);
+        o.precision = CSGIS_PRECISION_AUTO; /* the context's: the preview always runs at auto precision */
         csgis_image d = {(uint32_t)iw, (uint32_t)ih, 4, CSGIS_F32, 0, 3};
-        csgis_smooth(preview_model, &o, &d, in, &d, in);
+        csgis_context_smooth(preview_context, &o, &d, in, &d, in);
     }
     /* crop to the preview and convert to the drawable's 8-bit layout for drawing */
     gboolean grey = gimp_drawable_is_gray(preview_drawable), alpha = gimp_drawable_has_alpha(preview_drawable);
@@ -175,6 +177,7 @@ static gboolean dialog(gint32 drawable) {
 
     preview_drawable = drawable;
     if (csgis_model_load(CSGIS_GIMP_PREVIEW_MODEL, &preview_model) != CSGIS_OK) preview_model = NULL;
+    if (!preview_model || csgis_context_new(preview_model, NULL, &preview_context) != CSGIS_OK) preview_context = NULL;
     preview_widget = gimp_drawable_preview_new_from_drawable_id(drawable);
     gtk_box_pack_start(GTK_BOX(box), preview_widget, TRUE, TRUE, 0);
     g_signal_connect(preview_widget, "invalidated", G_CALLBACK(render_preview), NULL);
@@ -201,6 +204,8 @@ static gboolean dialog(gint32 drawable) {
     gtk_widget_show_all(dlg);
     gboolean ok = gimp_dialog_run(GIMP_DIALOG(dlg)) == GTK_RESPONSE_OK;
     gtk_widget_destroy(dlg);
+    csgis_context_free(preview_context);
+    preview_context = NULL;
     if (preview_model) csgis_model_free(preview_model);
     preview_model = NULL;
     return ok;

@@ -173,8 +173,9 @@ struct Layout {
     }
 }
 
-/// Checks every option before anything is allocated -> the smoother for them.
-private func smoother(_ model: CSGISModel, _ o: csgis_options, rowOverhead: Int = 0) throws -> TiledSmoother {
+/// Checks every option before anything is allocated -> the smoother for them, on the
+/// context's engine when there is one.
+private func smoother(_ model: CSGISModel, _ o: csgis_options, rowOverhead: Int = 0, context: Context? = nil) throws -> TiledSmoother {
     guard let p = Precision.allCases.first(where: { [.auto: CSGIS_PRECISION_AUTO, .fp32: CSGIS_PRECISION_FP32, .bf16: CSGIS_PRECISION_BF16][$0] == o.precision }) else {
         throw CSGISError.invalidArgument("options: unknown precision \(o.precision.rawValue)")
     }
@@ -186,9 +187,48 @@ private func smoother(_ model: CSGISModel, _ o: csgis_options, rowOverhead: Int 
     guard o.memory_budget >= 0 else {
         throw CSGISError.invalidArgument("options: memory_budget \(UInt(bitPattern: o.memory_budget)) is larger than any machine's memory")
     }
-    return try TiledSmoother(model: model, precision: p, threads: Int(o.threads),
-                             memoryBudget: o.memory_budget == 0 ? nil : Int(o.memory_budget), tileSize: o.tile_size == 0 ? nil : Int(o.tile_size),
-                             rowOverhead: rowOverhead)
+    let engine: Smoother
+    if let c = context {
+        guard try p.resolved() == c.smoother.precision, Int(o.threads) == c.smoother.threads else {
+            throw CSGISError.invalidArgument("options: precision and threads must be those the context was made with")
+        }
+        engine = c.smoother
+    } else {
+        engine = try Smoother(model: model, precision: p, threads: Int(o.threads))
+    }
+    return try TiledSmoother(smoother: engine, memoryBudget: o.memory_budget == 0 ? nil : Int(o.memory_budget),
+                             tileSize: o.tile_size == 0 ? nil : Int(o.tile_size), rowOverhead: rowOverhead)
+}
+
+// MARK: contexts
+
+/// A model's engine kept between calls (csgis_context).
+final class Context {
+    let smoother: Smoother
+    init(_ s: Smoother) { smoother = s }
+}
+
+private func contextFrom(_ p: OpaquePointer?) -> Context? {
+    p.map { Unmanaged<Context>.fromOpaque(UnsafeRawPointer($0)).takeUnretainedValue() }
+}
+
+@_cdecl("csgis_context_new")
+public func cContextNew(_ model: OpaquePointer?, _ options: UnsafePointer<csgis_options>?,
+                        _ out: UnsafeMutablePointer<OpaquePointer?>?) -> csgis_status {
+    guard let out else { return fail(CSGIS_ERR_INVALID_ARGUMENT, "csgis_context_new: out is NULL") }
+    out.pointee = nil
+    guard let m = modelFrom(model) else { return fail(CSGIS_ERR_INVALID_ARGUMENT, "csgis_context_new: NULL model") }
+    do {
+        let t = try smoother(m, options?.pointee ?? cDefaultOptions())
+        out.pointee = OpaquePointer(Unmanaged.passRetained(Context(t.smoother)).toOpaque())
+        return CSGIS_OK
+    } catch { return status(for: error) }
+}
+
+@_cdecl("csgis_context_free")
+public func cContextFree(_ context: OpaquePointer?) {
+    guard let context else { return }
+    Unmanaged<Context>.fromOpaque(UnsafeRawPointer(context)).release()
 }
 
 /// The progress callback, called as rows finish and, at most every 0.1 s, between layers
@@ -262,10 +302,10 @@ private final class LayoutRows: RowSource, RowSink {
 }
 
 /// One run of either entry point: validated options, then rows through the scheduler.
-private func smoothRows(_ m: CSGISModel, _ options: UnsafePointer<csgis_options>?, input: Layout, output: Layout,
+private func smoothRows(_ m: CSGISModel, _ context: Context?, _ options: UnsafePointer<csgis_options>?, input: Layout, output: Layout,
                         read: @escaping LayoutRows.Transfer, write: @escaping LayoutRows.Transfer) throws {
     let o = options?.pointee ?? cDefaultOptions()
-    let t = try smoother(m, o, rowOverhead: LayoutRows.overhead(input, output))
+    let t = try smoother(m, o, rowOverhead: LayoutRows.overhead(input, output), context: context)
     let (progress, stop) = callbacks(o)
     let rows = LayoutRows(input: input, output: output, passThrough: o.strength == 0, read: read, write: write)
     try t.run(width: input.width, height: input.height, source: rows, sink: rows, strength: o.strength, progress: progress, shouldStop: stop)
@@ -274,8 +314,21 @@ private func smoothRows(_ m: CSGISModel, _ options: UnsafePointer<csgis_options>
 @_cdecl("csgis_smooth")
 public func cSmooth(_ model: OpaquePointer?, _ options: UnsafePointer<csgis_options>?, _ srcDesc: UnsafePointer<csgis_image>?,
                     _ src: UnsafeRawPointer?, _ dstDesc: UnsafePointer<csgis_image>?, _ dst: UnsafeMutableRawPointer?) -> csgis_status {
-    guard let m = modelFrom(model), let srcDesc, let src, let dstDesc, let dst else {
-        return fail(CSGIS_ERR_INVALID_ARGUMENT, "csgis_smooth: NULL argument")
+    smoothImage("csgis_smooth", modelFrom(model), nil, options, srcDesc, src, dstDesc, dst)
+}
+
+@_cdecl("csgis_context_smooth")
+public func cContextSmooth(_ context: OpaquePointer?, _ options: UnsafePointer<csgis_options>?, _ srcDesc: UnsafePointer<csgis_image>?,
+                           _ src: UnsafeRawPointer?, _ dstDesc: UnsafePointer<csgis_image>?, _ dst: UnsafeMutableRawPointer?) -> csgis_status {
+    let c = contextFrom(context)
+    return smoothImage("csgis_context_smooth", c?.smoother.model, c, options, srcDesc, src, dstDesc, dst)
+}
+
+private func smoothImage(_ name: String, _ model: CSGISModel?, _ context: Context?, _ options: UnsafePointer<csgis_options>?,
+                         _ srcDesc: UnsafePointer<csgis_image>?, _ src: UnsafeRawPointer?,
+                         _ dstDesc: UnsafePointer<csgis_image>?, _ dst: UnsafeMutableRawPointer?) -> csgis_status {
+    guard let m = model, let srcDesc, let src, let dstDesc, let dst else {
+        return fail(CSGIS_ERR_INVALID_ARGUMENT, "\(name): NULL argument")
     }
     do {
         let s = try Layout(srcDesc.pointee, "source"), d = try Layout(dstDesc.pointee, "destination")
@@ -297,7 +350,7 @@ public func cSmooth(_ model: OpaquePointer?, _ options: UnsafePointer<csgis_opti
         }
         defer { free(scratch) }
         let target = scratch ?? dst
-        try smoothRows(m, options, input: s, output: d, read: { first, count, rows in
+        try smoothRows(m, context, options, input: s, output: d, read: { first, count, rows in
             for r in 0..<count { (rows + r * s.stride).copyMemory(from: src + (first + r) * s.stride, byteCount: sRow) }
             return 0
         }, write: { first, count, rows in
@@ -312,12 +365,25 @@ public func cSmooth(_ model: OpaquePointer?, _ options: UnsafePointer<csgis_opti
 @_cdecl("csgis_smooth_stream")
 public func cSmoothStream(_ model: OpaquePointer?, _ options: UnsafePointer<csgis_options>?, _ desc: UnsafePointer<csgis_image>?,
                           _ read: csgis_read_rows_fn?, _ write: csgis_write_rows_fn?, _ user: UnsafeMutableRawPointer?) -> csgis_status {
-    guard let m = modelFrom(model), let desc, let read, let write else {
-        return fail(CSGIS_ERR_INVALID_ARGUMENT, "csgis_smooth_stream: NULL argument")
+    smoothStream("csgis_smooth_stream", modelFrom(model), nil, options, desc, read, write, user)
+}
+
+@_cdecl("csgis_context_smooth_stream")
+public func cContextSmoothStream(_ context: OpaquePointer?, _ options: UnsafePointer<csgis_options>?, _ desc: UnsafePointer<csgis_image>?,
+                                 _ read: csgis_read_rows_fn?, _ write: csgis_write_rows_fn?, _ user: UnsafeMutableRawPointer?) -> csgis_status {
+    let c = contextFrom(context)
+    return smoothStream("csgis_context_smooth_stream", c?.smoother.model, c, options, desc, read, write, user)
+}
+
+private func smoothStream(_ name: String, _ model: CSGISModel?, _ context: Context?, _ options: UnsafePointer<csgis_options>?,
+                          _ desc: UnsafePointer<csgis_image>?, _ read: csgis_read_rows_fn?, _ write: csgis_write_rows_fn?,
+                          _ user: UnsafeMutableRawPointer?) -> csgis_status {
+    guard let m = model, let desc, let read, let write else {
+        return fail(CSGIS_ERR_INVALID_ARGUMENT, "\(name): NULL argument")
     }
     do {
         let l = try Layout(desc.pointee, "image")
-        try smoothRows(m, options, input: l, output: l, read: { first, count, rows in read(UInt32(first), UInt32(count), rows, user) },
+        try smoothRows(m, context, options, input: l, output: l, read: { first, count, rows in read(UInt32(first), UInt32(count), rows, user) },
                        write: { first, count, rows in write(UInt32(first), UInt32(count), rows, user) })
         return CSGIS_OK
     } catch { return status(for: error) }

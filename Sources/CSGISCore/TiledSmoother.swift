@@ -40,13 +40,21 @@ public final class TiledSmoother {
     ///   - memoryBudget: bytes; nil = `TileGeometry.defaultBudget` (half of available RAM).
     ///   - tileSize: force tiles of this output size (for tests and tuning).
     ///   - rowOverhead: bytes per row the caller holds in flight (see `rowOverhead`).
-    public init(model: CSGISModel, precision: Precision = .auto, threads: Int = 0,
-                memoryBudget: Int? = nil, tileSize: Int? = nil, rowsPerStep: Int? = nil, rowOverhead: Int = 0) throws {
-        self.rowsPerStep = rowsPerStep
-        self.model = model
-        smoother = try Smoother(model: model, precision: precision, threads: threads)
+    public convenience init(model: CSGISModel, precision: Precision = .auto, threads: Int = 0,
+                            memoryBudget: Int? = nil, tileSize: Int? = nil, rowsPerStep: Int? = nil, rowOverhead: Int = 0) throws {
+        try self.init(smoother: try Smoother(model: model, precision: precision, threads: threads), memoryBudget: memoryBudget,
+                      tileSize: tileSize, rowsPerStep: rowsPerStep, rowOverhead: rowOverhead)
+    }
+
+    /// Schedules runs on an existing engine, whose packed weights, primitives and row
+    /// windows are reused (what a preview redrawing again and again wants).
+    public init(smoother: Smoother, memoryBudget: Int? = nil, tileSize: Int? = nil, rowsPerStep: Int? = nil,
+                rowOverhead: Int = 0) throws {
+        self.model = smoother.model
+        self.smoother = smoother
         self.memoryBudget = memoryBudget ?? TileGeometry.defaultBudget
         self.tileSize = tileSize
+        self.rowsPerStep = rowsPerStep
         self.rowOverhead = rowOverhead
         guard self.memoryBudget > 0 else { throw CSGISError.invalidArgument("memory budget must be positive") }
     }

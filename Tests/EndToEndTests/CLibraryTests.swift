@@ -71,7 +71,9 @@ final class CLibraryTests: XCTestCase {
         // every global symbol the library defines is the C ABI's (exports.map); no Swift internals
         let exports = try Harness.sh("nm -D --defined-only '\(Self.prefix.path)/lib/libcsgis.so' | awk '$2 ~ /^[A-Z]$/ && $2 != \"A\" {print $3}' | sort")
         XCTAssertEqual(String(decoding: exports.stdout, as: UTF8.self).split(separator: "\n"),
-                       ["csgis_default_options@@CSGIS_0", "csgis_last_error@@CSGIS_0", "csgis_model_free@@CSGIS_0",
+                       ["csgis_context_free@@CSGIS_0", "csgis_context_new@@CSGIS_0", "csgis_context_smooth@@CSGIS_0",
+                        "csgis_context_smooth_stream@@CSGIS_0",
+                        "csgis_default_options@@CSGIS_0", "csgis_last_error@@CSGIS_0", "csgis_model_free@@CSGIS_0",
                         "csgis_model_get_info@@CSGIS_0", "csgis_model_load@@CSGIS_0", "csgis_smooth@@CSGIS_0",
                         "csgis_smooth_stream@@CSGIS_0", "csgis_version@@CSGIS_0"])
         let soname = try Harness.sh("readelf -d '\(Self.prefix.path)/lib/libcsgis.so' | grep SONAME")
@@ -130,11 +132,34 @@ final class CLibraryTests: XCTestCase {
             o.progress = stop_at_once;  /* the one way to cancel: the progress callback says stop */
             if (csgis_smooth(m, &o, &ok, px, &ok, px) != CSGIS_ERR_CANCELLED) return 16;
             o.progress = NULL;
+            /* a context gives csgis_smooth's bytes, call after call, and keeps the model alive */
+            csgis_context *ctx = NULL;
+            if (csgis_context_new(m, NULL, &ctx) != CSGIS_OK || !ctx) return 21;
+            unsigned char ref[16 * 12 * 3], out[16 * 12 * 3];
+            for (int i = 0; i < (int)sizeof ref; i++) ref[i] = out[i] = (unsigned char)(i * 37 % 251);
+            csgis_image img = {16, 12, 3, CSGIS_U8, 0, -1};
+            if (csgis_smooth(m, &o, &img, ref, &img, ref) != CSGIS_OK) return 22;
+            for (int k = 0; k < 3; k++) {
+                unsigned char again[sizeof out];
+                memcpy(again, out, sizeof out);
+                if (csgis_context_smooth(ctx, &o, &img, again, &img, again) != CSGIS_OK || memcmp(again, ref, sizeof ref)) return 23;
+            }
+            csgis_options other = o;
+            other.precision = CSGIS_PRECISION_FP32;
+            other.threads = 1;
+            if (csgis_context_smooth(ctx, &other, &img, out, &img, out) != CSGIS_ERR_INVALID_ARGUMENT) return 24;
+            if (csgis_context_smooth(NULL, &o, &img, out, &img, out) != CSGIS_ERR_INVALID_ARGUMENT) return 25;
             o.strength = 0;
             px[5] = 77;
             if (csgis_smooth(m, &o, &ok, px, &ok, px) != CSGIS_OK || px[5] != 77) return 17;
             if (csgis_smooth(NULL, &o, &ok, px, &ok, px) != CSGIS_ERR_INVALID_ARGUMENT) return 18;
             csgis_model_free(m);
+            o.strength = 1;
+            unsigned char late[sizeof out];
+            memcpy(late, out, sizeof out);
+            if (csgis_context_smooth(ctx, &o, &img, late, &img, late) != CSGIS_OK || memcmp(late, ref, sizeof ref)) return 26;
+            csgis_context_free(ctx);
+            csgis_context_free(NULL);
             puts("ok");
             return 0;
         }

@@ -134,6 +134,27 @@ csgis_status csgis_smooth_stream(const csgis_model *model, const csgis_options *
                                  const csgis_image *desc, csgis_read_rows_fn read_rows,
                                  csgis_write_rows_fn write_rows, void *user_data);
 
+/** A reusable engine: one model at one precision and thread count, with the weights in
+ *  the convolutions' layouts, the primitives and the row windows kept between calls, so
+ *  repeated calls (a preview redrawing) skip that set-up. Use a context from one thread at
+ *  a time; make one per thread. The context keeps its own reference to the model, so
+ *  csgis_model_free may come before csgis_context_free.
+ *  `options` (NULL = defaults) fixes precision and threads; on success free *out with
+ *  csgis_context_free. */
+typedef struct csgis_context csgis_context;
+csgis_status csgis_context_new(const csgis_model *model, const csgis_options *options, csgis_context **out);
+void csgis_context_free(csgis_context *context);
+
+/** csgis_smooth and csgis_smooth_stream on a context: the same results and guarantees.
+ *  options->precision and ->threads must be those the context was made with
+ *  (else CSGIS_ERR_INVALID_ARGUMENT); strength, budget, tiles and progress are per call. */
+csgis_status csgis_context_smooth(csgis_context *context, const csgis_options *options,
+                                  const csgis_image *src_desc, const void *src,
+                                  const csgis_image *dst_desc, void *dst);
+csgis_status csgis_context_smooth_stream(csgis_context *context, const csgis_options *options,
+                                         const csgis_image *desc, csgis_read_rows_fn read_rows,
+                                         csgis_write_rows_fn write_rows, void *user_data);
+
 #ifdef __cplusplus
 }
 #endif
