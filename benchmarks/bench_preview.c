@@ -1,6 +1,8 @@
 /* Preview latency: the time for each of N redraws of a preview-sized image, through
  * csgis_smooth (engine rebuilt every call: weights packed, primitives created) and through
- * one csgis_context (built once). Prints seconds per redraw for both.
+ * one csgis_context (built once). Prints seconds per redraw for both. Then cancel latency:
+ * a 2000x2000 run whose progress callback asks to stop after 1 s, at the default budget
+ * and at 128 MB; prints the time from that answer to csgis_smooth's return.
  *   cc bench_preview.c $(pkg-config --cflags --libs csgis) -o bench_preview
  *   ./bench_preview [MODEL] [SIZE] [REDRAWS]                     (defaults: lite 256 5) */
 #include <csgis.h>
@@ -13,6 +15,15 @@ static double now(void) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+static double cancel_at;
+static int stop_after_a_second(float fraction, double seconds_left, void *user_data) {
+    (void)fraction; (void)seconds_left;
+    double t = now();
+    if (t - *(double *)user_data < 1.0) return 0;
+    if (cancel_at == 0) cancel_at = t;
+    return 1;
 }
 
 int main(int argc, char **argv) {
@@ -40,6 +51,22 @@ int main(int argc, char **argv) {
         printf("%6d  %14.3f  %9.3f\n", k + 1, t1 - t0, t3 - t2);
     }
     csgis_context_free(ctx);
+    size_t big = (size_t)2000 * 2000 * 4;
+    float *image = calloc(big, sizeof(float));
+    csgis_image bd = {2000, 2000, 4, CSGIS_F32, 0, 3};
+    size_t budgets[2] = {0, (size_t)128 << 20};
+    for (int b = 0; b < 2; b++) {
+        csgis_options c = csgis_default_options();
+        double start = now();
+        c.memory_budget = budgets[b];
+        c.progress = stop_after_a_second;
+        c.progress_user_data = &start;
+        cancel_at = 0;
+        csgis_status st = csgis_smooth(m, &c, &bd, image, &bd, image);
+        printf("cancel at budget %s: status %d, %.3f s from the callback's answer to the return\n",
+               b ? "128 MB" : "default", (int)st, now() - cancel_at);
+    }
+    free(image);
     csgis_model_free(m);
     free(px); free(work);
     return 0;
