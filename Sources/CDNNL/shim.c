@@ -65,6 +65,15 @@ dnnl_status_t csgis_nhwc_memory(dnnl_engine_t engine, int h, int w, int c, dnnl_
     return st ? st : dnnl_memory_create(mem, &md, engine, handle);
 }
 
+dnnl_status_t csgis_nhwc_slice_memory(dnnl_engine_t engine, int h, int w, int c, int ctotal,
+                                      dnnl_data_type_t dt, void *handle, dnnl_memory_t *mem) {
+    dnnl_memory_desc_t md;
+    dnnl_dims_t d = {1, c, h, w};
+    dnnl_dims_t strides = {(dnnl_dim_t)h * w * ctotal, 1, (dnnl_dim_t)w * ctotal, ctotal};
+    dnnl_status_t st = dnnl_memory_desc_init_by_strides(&md, 4, d, dt, strides);
+    return st ? st : dnnl_memory_create(mem, &md, engine, handle);
+}
+
 dnnl_status_t csgis_oihw_memory(dnnl_engine_t engine, int cout, int cin, dnnl_data_type_t dt,
                                 void *handle, dnnl_memory_t *mem) {
     dnnl_memory_desc_t md;

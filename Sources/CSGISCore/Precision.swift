@@ -26,11 +26,3 @@ public enum Precision: String, CaseIterable, Sendable {
     var activationType: dnnl_data_type_t { self == .bf16 ? dnnl_bf16 : dnnl_f32 }
     var activationBytes: Int { self == .bf16 ? 2 : 4 }
 }
-
-/// float -> bf16 with round-to-nearest-even (NaN kept quiet).
-@inline(__always)
-func bf16(_ x: Float) -> UInt16 {
-    let b = x.bitPattern
-    if x.isNaN { return UInt16(b >> 16) | 0x40 }
-    return UInt16((b &+ 0x7FFF &+ ((b >> 16) & 1)) >> 16)
-}

@@ -11,7 +11,7 @@ public struct SmoothingResult: Sendable {
     public var edge: [Float]
 }
 
-/// Runs a model with oneDNN: its packed weights, its primitives and a streaming plan.
+/// Runs a model on whole images with oneDNN.
 /// One `Smoother` must be used from one thread at a time; create one per thread.
 public final class Smoother {
     public let model: CSGISModel
@@ -21,10 +21,15 @@ public final class Smoother {
     public let threads: Int
     private let ctx: DNNLContext
     private let store: WeightStore
-    private var usedImplementations: Set<String> = []
+    private var arena: Arena?
+    private var plans: [Int: InferencePlan] = [:]  // by width << 32 | height
+    private var planOrder: [Int] = []
     /// The most threads a run may ask for: 4 x the cores (more only adds OpenMP overhead,
     /// and tens of thousands of threads exhaust the process).
     public static var maxThreads: Int { 4 * max(1, ProcessInfo.processInfo.activeProcessorCount) }
+
+    /// Plans (primitives and descriptors, no image buffers) kept for reuse.
+    static let planCacheSize = 16
 
     /// - Parameters:
     ///   - precision: `.auto` picks bf16 where the CPU has it natively, else fp32.
@@ -49,23 +54,42 @@ public final class Smoother {
     }
 
     /// oneDNN implementations used so far (e.g. "brg:avx512_core_amx").
-    public var implementations: [String] { usedImplementations.union(streaming?.implementations ?? []).sorted() }
+    public var implementations: [String] { Array(plans.values.reduce(into: Set<String>()) { $0.formUnion($1.implementations) }).sorted() }
 
-    /// Smooths a whole image (streamed through the network: memory grows with its width)
-    /// and returns the network's heads too.
+    /// Smooths a whole image in one pass (memory grows with its area).
     public func smooth(_ image: RGBImage, shouldStop: () -> Bool = { false }) throws -> SmoothingResult {
-        let w = image.width, n = image.width * image.height
-        var result = [Float](repeating: 0, count: n * 3), coarse = result, edge = [Float](repeating: 0, count: n)
-        var next = 0
-        try stream(width: w, height: image.height, rowsPerStep: TileGeometry.rowSteps[0], read: { rows, p in
-            image.pixels.withUnsafeBufferPointer { p.update(from: $0.baseAddress! + next * w * 3, count: rows * w * 3) }
-            next += rows
-        }, write: { y, rows, res, _, heads in
-            for i in 0..<(rows * w * 3) { result[y * w * 3 + i] = res[i]; coarse[y * w * 3 + i] = heads.out1[i] }
-            for i in 0..<(rows * w) { edge[y * w + i] = heads.edge[i] }
-        }, shouldStop: shouldStop)
-        return SmoothingResult(image: try RGBImage(width: w, height: image.height, pixels: result),
-                               coarse: try RGBImage(width: w, height: image.height, pixels: coarse), edge: edge)
+        let plan = try image.pixels.withUnsafeBufferPointer {
+            try runTile($0, width: image.width, height: image.height, shouldStop: shouldStop)
+        }
+        let n = image.width * image.height
+        let result = Array(UnsafeBufferPointer(start: plan.resultPointer, count: n * 3))
+        let coarse = Array(UnsafeBufferPointer(start: plan.out1Pointer, count: n * 3))
+        let edge = Array(UnsafeBufferPointer(start: plan.edgePointer, count: n))
+        return SmoothingResult(image: try RGBImage(width: image.width, height: image.height, pixels: result),
+                               coarse: try RGBImage(width: image.width, height: image.height, pixels: coarse), edge: edge)
+    }
+
+    /// Makes room for images of up to `pixels` pixels now, so later runs allocate nothing.
+    func reserve(pixels: Int) throws {
+        if let a = arena, a.capacity >= pixels { return }
+        plans = [:]; planOrder = []; arena = nil  // free the old arena first
+        arena = try Arena(capacity: pixels, dim: model.config.dim, precision: precision)
+    }
+
+    /// Bytes of activation storage for an image of `pixels` pixels.
+    public static func activationBytes(pixels: Int, dim: Int, precision: Precision) -> Int {
+        pixels * Arena.bytesPerPixel(dim: dim, precision: precision)
+    }
+
+    func plan(width: Int, height: Int) throws -> InferencePlan {
+        let key = width << 32 | height
+        if let p = plans[key] { return p }
+        try reserve(pixels: width * height)
+        if planOrder.count >= Smoother.planCacheSize { plans[planOrder.removeFirst()] = nil }
+        let p = try InferencePlan(width: width, height: height, config: model.config, precision: precision, store: store, ctx: ctx, arena: arena!)
+        plans[key] = p
+        planOrder.append(key)
+        return p
     }
 
     private var streaming: StreamingPlan?
@@ -74,7 +98,6 @@ public final class Smoother {
     /// shape frees the old plan's windows first).
     func streamingPlan(width: Int, height: Int, rowsPerStep: Int) throws -> StreamingPlan {
         if let p = streaming, p.width == width, p.height == height, p.rowsPerStep == rowsPerStep { return p }
-        if let old = streaming { usedImplementations.formUnion(old.implementations) }
         streaming = nil
         let p = try StreamingPlan(width: width, height: height, rowsPerStep: rowsPerStep, config: model.config, precision: precision,
                                   store: store, ctx: ctx)
@@ -85,11 +108,18 @@ public final class Smoother {
     /// Streams a width x height image through the network row block by row block.
     func stream(width: Int, height: Int, rowsPerStep: Int,
                 read: (_ n: Int, _ into: UnsafeMutablePointer<Float>) throws -> Void,
-                write: (_ row: Int, _ n: Int, _ result: UnsafePointer<Float>, _ input: UnsafePointer<Float>,
-                        _ heads: StreamingPlan.Heads) throws -> Void,
+                write: (_ row: Int, _ n: Int, _ result: UnsafePointer<Float>, _ input: UnsafePointer<Float>) throws -> Void,
                 shouldStop: () -> Bool) throws {
         let p = try streamingPlan(width: width, height: height, rowsPerStep: rowsPerStep)
         if threads > 0 { csgis_set_threads(Int32(threads)) }
         try p.run(read: read, write: write, shouldStop: shouldStop)
+    }
+
+    /// Runs one tile: `pixels` (RGB HWC, width x height); returns the plan holding the outputs.
+    func runTile(_ pixels: UnsafeBufferPointer<Float>, width: Int, height: Int, shouldStop: () -> Bool) throws -> InferencePlan {
+        let p = try plan(width: width, height: height)
+        if threads > 0 { csgis_set_threads(Int32(threads)) }
+        try p.run(pixels, shouldStop: shouldStop)
+        return p
     }
 }

@@ -17,25 +17,11 @@ final class StreamingPlan {
     private let ctx: DNNLContext
     private let store: WeightStore
     private var graph: Graph
-    private var prims: [ConvKey: DNNLPrimitive] = [:]
+    private var prims: [InferencePlan.ConvKey: DNNLPrimitive] = [:]
     private var convMemory: [Int: (src: DNNLMemory, dst: DNNLMemory, extra: DNNLMemory?)] = [:]
     private(set) var implementations: Set<String> = []
     /// Bytes of row windows this plan holds.
     let windowBytes: Int
-
-    struct ConvKey: Hashable {
-        var cin, cout, dilation: Int
-        var src, dst: UInt32
-        var relu: Bool
-        var residual: Int32
-    }
-
-    /// The network's intermediate heads for the rows being written: interpreter2's coarse
-    /// smoothing (out1, RGB) and the structure-edge logits (one value per pixel).
-    struct Heads {
-        var out1: UnsafePointer<Float>
-        var edge: UnsafePointer<Float>
-    }
 
     /// Zero rows kept above row 0 (the largest dilation).
     static let topPad = 3
@@ -79,7 +65,7 @@ final class StreamingPlan {
     /// - write: receives output rows [row, row + n): the result and the input of those rows.
     /// - shouldStop: polled between operations; true abandons the run with `.cancelled`.
     func run(read: (_ n: Int, _ into: UnsafeMutablePointer<Float>) throws -> Void,
-             write: (_ row: Int, _ n: Int, _ result: UnsafePointer<Float>, _ input: UnsafePointer<Float>, _ heads: Heads) throws -> Void,
+             write: (_ row: Int, _ n: Int, _ result: UnsafePointer<Float>, _ input: UnsafePointer<Float>) throws -> Void,
              shouldStop: () -> Bool) throws {
         let R = rowsPerStep
         for i in graph.nodes.indices {
@@ -120,7 +106,7 @@ final class StreamingPlan {
     }
 
     private func execute(_ o: Int, read: (Int, UnsafeMutablePointer<Float>) throws -> Void,
-                         write: (Int, Int, UnsafePointer<Float>, UnsafePointer<Float>, Heads) throws -> Void) throws {
+                         write: (Int, Int, UnsafePointer<Float>, UnsafePointer<Float>) throws -> Void) throws {
         let R = rowsPerStep, op = graph.ops[o], y = op.next
         let real = max(0, min(R, height - y))  // rows of this step inside the image
         if let d = op.dst {
@@ -145,9 +131,9 @@ final class StreamingPlan {
             }
             if real < R { memset(dst + real * rowBytes(d), 0, (R - real) * rowBytes(d)) }  // the bottom's zero rows
             graph.nodes[d].hi = y + R
-        } else if case let .write(result, input, out1, edge) = op.kind, real > 0 {
-            func rows(_ n: Int) -> UnsafePointer<Float> { UnsafePointer(rowPointer(n, y).assumingMemoryBound(to: Float.self)) }
-            try write(y, real, rows(result), rows(input), Heads(out1: rows(out1), edge: rows(edge)))
+        } else if case let .write(result, input) = op.kind, real > 0 {
+            try write(y, real, UnsafePointer(rowPointer(result, y).assumingMemoryBound(to: Float.self)),
+                      UnsafePointer(rowPointer(input, y).assumingMemoryBound(to: Float.self)))
         }
         graph.ops[o].next = y + R
     }
@@ -182,7 +168,7 @@ final class StreamingPlan {
         let srcT = precision.activationType
         let dstT: dnnl_data_type_t = graph.nodes[dst].elementBytes == 4 ? dnnl_f32 : precision.activationType
         let res: Int32 = residual != nil ? 2 : sum ? 1 : 0
-        let key = ConvKey(cin: c.cin, cout: c.cout, dilation: d, src: srcT.rawValue, dst: dstT.rawValue, relu: relu, residual: res)
+        let key = InferencePlan.ConvKey(cin: c.cin, cout: c.cout, dilation: d, src: srcT.rawValue, dst: dstT.rawValue, relu: relu, residual: res)
         let prim: DNNLPrimitive
         if let p = prims[key] { prim = p } else {
             var spec = csgis_conv_spec(h: Int32(R), w: Int32(width), cin: Int32(c.cin), cout: Int32(c.cout), dilation: Int32(d),
@@ -226,7 +212,7 @@ struct Graph {
         case convert(Int)
         case concat([(node: Int?, channels: Int)])
         case conv(layer: Int, src: Int, relu: Bool, residual: Int?, sumOnto: Int?)
-        case write(result: Int, input: Int, out1: Int, edge: Int)
+        case write(result: Int, input: Int)
     }
     struct Op {
         var kind: Kind
@@ -290,9 +276,7 @@ struct Graph {
         for _ in 0..<6 { x = block(x) }
         let result = conv(x, relu: false, sumOnto: out1, f32: true)
         precondition(l == layers.count)
-        // the heads are kept until their rows are written too (edge: a few rows more)
-        add(.write(result: result, input: inputNode, out1: out1, edge: edge), dst: nil,
-            sources: [(result, 0), (inputNode, 0), (out1, 0), (edge, 0)])
+        add(.write(result: result, input: inputNode), dst: nil, sources: [(result, 0), (inputNode, 0)])
     }
 
     /// The first row of node n that some consumer still reads.

@@ -111,7 +111,7 @@ public final class TiledSmoother {
                 precondition(n == min(R, height))
                 p.update(from: first, count: n * rowFloats)
                 firstServed = true
-            }, write: { _, n, res, inp, _ in
+            }, write: { _, n, res, inp in
                 blend(out, res, inp, n * rowFloats)
                 try sink.writeRows(n, from: out)
                 tilesDone = 0
@@ -144,7 +144,7 @@ public final class TiledSmoother {
                 try smoother.stream(width: inW, height: inH, rowsPerStep: R, read: { n, p in
                     for r in 0..<n { (p + r * inW * 3).update(from: band + (sy - lo + next + r) * rowFloats + sx * 3, count: inW * 3) }
                     next += n
-                }, write: { ty, n, res, inp, _ in
+                }, write: { ty, n, res, inp in
                     for r in 0..<n where (y0..<y1).contains(sy + ty + r) {
                         let o = (x0 - sx + r * inW) * 3
                         blend(outBand + (sy + ty + r - y0) * rowFloats + x0 * 3, res + o, inp + o, (x1 - x0) * 3)

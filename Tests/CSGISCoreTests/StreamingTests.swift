@@ -1,8 +1,7 @@
 import XCTest
 @testable import CSGISCore
 
-/// Rows per step change only how many rows each convolution computes per call: the
-/// output must stay the same floats (the whole-image `smooth` streams 8 rows per step).
+/// Row streaming through the layers must give exactly the bytes of one whole-image pass.
 final class StreamingTests: XCTestCase {
     func streamed(_ s: Smoother, _ img: RGBImage, rows: Int) throws -> [Float] {
         var out = [Float](repeating: .nan, count: img.pixels.count)
@@ -11,7 +10,7 @@ final class StreamingTests: XCTestCase {
         try s.stream(width: img.width, height: img.height, rowsPerStep: rows, read: { n, p in
             img.pixels.withUnsafeBufferPointer { p.update(from: $0.baseAddress! + next * rf, count: n * rf) }
             next += n
-        }, write: { y, n, r, _, _ in
+        }, write: { y, n, r, _ in
             for i in 0..<(n * rf) { out[y * rf + i] = r[i] }
         }, shouldStop: { false })
         return out

@@ -36,6 +36,10 @@ CSGIS_INTERNAL dnnl_status_t csgis_conv_execute(dnnl_primitive_t prim, dnnl_stre
 /// Dense NHWC activation memory (n = 1) over caller-owned storage.
 CSGIS_INTERNAL dnnl_status_t csgis_nhwc_memory(dnnl_engine_t engine, int h, int w, int c, dnnl_data_type_t dt,
                                 void *handle, dnnl_memory_t *mem);
+/// A channel slice of an NHWC buffer with `ctotal` channels: `handle` points at the slice's
+/// first channel of pixel 0; `c` channels are viewed with a pixel stride of `ctotal`.
+CSGIS_INTERNAL dnnl_status_t csgis_nhwc_slice_memory(dnnl_engine_t engine, int h, int w, int c, int ctotal,
+                                      dnnl_data_type_t dt, void *handle, dnnl_memory_t *mem);
 /// PyTorch-layout (OIHW) 3x3 weights over caller-owned storage.
 CSGIS_INTERNAL dnnl_status_t csgis_oihw_memory(dnnl_engine_t engine, int cout, int cin, dnnl_data_type_t dt,
                                 void *handle, dnnl_memory_t *mem);
