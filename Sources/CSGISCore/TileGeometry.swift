@@ -22,6 +22,10 @@ public struct TileGeometry: Equatable, Sendable {
     public var tilesDown: Int { (imageHeight + tileHeight - 1) / tileHeight }
     /// One tile: the image streams straight from source to sink.
     public var isWholeImage: Bool { tilesAcross == 1 && tilesDown == 1 }
+    /// The budget holds the whole image's activations: it is read whole and run in one
+    /// pass per layer (1.3-1.5x faster than row streaming on a 2-core AVX2 EPYC; the same
+    /// floats).
+    public var isDense = false
     /// Input columns and rows of every tile (edge tiles are shifted inwards, never narrowed,
     /// so every tile runs the same plan).
     public var tileInputWidth: Int { min(imageWidth, tileWidth + 2 * halo) }
@@ -52,6 +56,15 @@ public struct TileGeometry: Equatable, Sendable {
                 + (inH + self.tileHeight) * rowOverhead
         }
         estimatedBytes = bytes
+    }
+
+    /// Bytes of a whole-image pass: activations, the image held as floats, the rows the
+    /// caller keeps meanwhile (all of them), the weights.
+    static func denseBytes(width: Int, height: Int, model: ModelConfig, precision: Precision, rowOverhead: Int) -> Int {
+        let (px, o) = width.multipliedReportingOverflow(by: height)
+        guard !o, px < Int.max / 1024 else { return .max }
+        return Smoother.activationBytes(pixels: px, dim: model.dim, precision: precision) + px * 12
+            + height * rowOverhead + model.parameterCount * (4 + precision.activationBytes) * 2 + 64 * width * 12
     }
 
     /// Row-window bytes per column of a strip, and the rows between reading and writing:
@@ -108,6 +121,16 @@ public struct TileGeometry: Equatable, Sendable {
                 throw CSGISError.outOfMemory("tile size \(t) needs about \(mb(make(t, t, steps.joined().last!).estimatedBytes)) but the memory budget is \(mb(budget))")
             }
             return g
+        }
+        // The whole image in one pass per layer, when the budget holds it (--rows forces streaming).
+        if rowsPerStep == nil {
+            let dense = denseBytes(width: width, height: height, model: model, precision: precision, rowOverhead: rowOverhead)
+            if dense <= budget {
+                var g = make(width, height, rowSteps[0])
+                g.isDense = true
+                g.estimatedBytes = dense
+                return g
+            }
         }
         var best: TileGeometry?
         var smallest: TileGeometry?

@@ -98,6 +98,41 @@ public final class TiledSmoother {
             for i in 0..<n { out[i] = inp[i] + strength * (res[i] - inp[i]) }
         }
 
+        if g.isDense {
+            // Read whole, one pass per layer, written in blocks of rows. The first rows
+            // arrive before the activations are reserved, so a broken input fails first.
+            let image = UnsafeMutablePointer<Float>.allocate(capacity: width * height * 3)
+            defer { image.deallocate() }
+            var y = 0
+            while y < height {
+                let n = min(64, height - y)
+                try source.readRows(n, into: image + y * rowFloats)
+                y += n
+            }
+            // progress between layers: the plan polls shouldStop after each block
+            let stops = model.config.numBlock + 3 + 6 + 1, pixels = width * height
+            var polled = 0, reported = 0
+            let plan = try smoother.runTile(UnsafeBufferPointer(start: image, count: pixels * 3), width: width, height: height,
+                                            shouldStop: {
+                if shouldStop() { return true }
+                polled += 1
+                let target = pixels / stops * min(polled, stops - 1)  // the last share comes with the rows
+                do { try report(target - reported); reported = target } catch { return true }
+                return false
+            })
+            let res = plan.resultPointer
+            y = 0
+            let out = UnsafeMutablePointer<Float>.allocate(capacity: 64 * rowFloats)
+            defer { out.deallocate() }
+            while y < height {
+                let n = min(64, height - y)
+                blend(out, res + y * rowFloats, image + y * rowFloats, n * rowFloats)
+                try sink.writeRows(n, from: out)
+                y += n
+            }
+            try report(pixels - reported)
+            return
+        }
         if g.isWholeImage {
             // The first rows arrive before the row windows are allocated, so an empty or
             // broken input fails before the working set exists.

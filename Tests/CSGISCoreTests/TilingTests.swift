@@ -37,6 +37,27 @@ final class TilingTests: XCTestCase {
         try compare(model: "random-64x12.safetensors", width: 290, height: 150, tiles: [100], threads: [1, 2], precision: .bf16)
     }
 
+    /// Where the budget holds the whole image's activations it runs in one pass per layer
+    /// (faster); below that it streams rows. Both give the same floats.
+    func testDensePassAndRowStreamingGiveTheSameFloats() throws {
+        let model = try CSGISModel(contentsOf: Fixtures.path("random-64x12.safetensors"))
+        let img = try image(width: 150, height: 90)
+        let dense = try TiledSmoother(model: model, precision: .fp32, memoryBudget: 1 << 30)
+        XCTAssertTrue(try dense.geometry(width: 150, height: 90).isDense)
+        let rows = try TiledSmoother(model: model, precision: .fp32, memoryBudget: 1 << 30, rowsPerStep: 8)
+        let g = try rows.geometry(width: 150, height: 90)
+        XCTAssertFalse(g.isDense)
+        XCTAssertTrue(g.isWholeImage)
+        var fractions: [Double] = []
+        let a = try dense.smooth(img, progress: { fractions.append($0.fraction); return true }).pixels
+        XCTAssertGreaterThan(fractions.count, 5, "progress between layers in the dense pass")
+        XCTAssertEqual(fractions, fractions.sorted())
+        XCTAssertEqual(fractions.last!, 1, accuracy: 1e-9)
+        XCTAssertEqual(a, try rows.smooth(img).pixels)
+        var calls = 0
+        XCTAssertThrowsError(try dense.smooth(img, progress: { _ in calls += 1; return calls < 3 })) { XCTAssertEqual($0 as? CSGISError, .cancelled) }
+    }
+
     func testHaloIsTheReceptiveRadius() throws {
         let m = try CSGISModel(contentsOf: Fixtures.path("tiny-4x1.safetensors"))
         XCTAssertEqual(try TiledSmoother(model: m, tileSize: 32).geometry(width: 500, height: 500).halo, 69)
