@@ -98,6 +98,9 @@ final class InferencePlan {
         swap(&a, &t1)
     }
 
+    /// How many times `run` asks `shouldStop` (after each block and after the edge head).
+    static func stopPolls(_ config: ModelConfig) -> Int { config.numBlock + 1 + 3 + 6 }
+
     /// Runs the network on `pixels` (RGB, HWC, width x height). `shouldStop` is asked
     /// between layers; returning true abandons the run with `CSGISError.cancelled`.
     func run(_ pixels: UnsafeBufferPointer<Float>, shouldStop: () -> Bool = { false }) throws {

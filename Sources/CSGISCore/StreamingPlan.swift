@@ -13,15 +13,15 @@ import Foundation
 final class StreamingPlan {
     let width: Int, height: Int, rowsPerStep: Int
     let precision: Precision
-    private let config: ModelConfig
     private let ctx: DNNLContext
     private let store: WeightStore
     private var graph: Graph
     private var prims: [InferencePlan.ConvKey: DNNLPrimitive] = [:]
     private var convMemory: [Int: (src: DNNLMemory, dst: DNNLMemory, extra: DNNLMemory?)] = [:]
     private(set) var implementations: Set<String> = []
+    private let storage: [AlignedBuffer]
     /// Bytes of row windows this plan holds.
-    let windowBytes: Int
+    var windowBytes: Int { storage.reduce(0) { $0 + $1.bytes } }
 
     /// Zero rows kept above row 0 (the largest dilation).
     static let topPad = 3
@@ -30,34 +30,23 @@ final class StreamingPlan {
     init(width: Int, height: Int, rowsPerStep: Int, config: ModelConfig, precision: Precision, store: WeightStore,
          ctx: DNNLContext) throws {
         self.width = width; self.height = height; self.rowsPerStep = rowsPerStep
-        self.config = config; self.precision = precision; self.store = store; self.ctx = ctx
+        self.precision = precision; self.store = store; self.ctx = ctx
         var g = Graph(config: config, precision: precision)
-        let rows = g.simulate(height: height, rowsPerStep: rowsPerStep)
-        var bytes = 0
-        for (i, n) in g.nodes.enumerated() {
-            // exactly the span the schedule needs: a window shifts its rows down most steps
-            // (about 5% of the CPU time in a profile), but slack would cost up to 2x the memory
-            g.nodes[i].capacity = rows[i]
-            bytes += g.nodes[i].capacity * width * n.channels * n.elementBytes
-        }
+        // exactly the span the schedule needs: a window shifts its rows down most steps
+        // (about 5% of the CPU time in a profile), but slack would cost up to 2x the memory
+        for (i, rows) in g.simulate(height: height, rowsPerStep: rowsPerStep).enumerated() { g.nodes[i].capacity = rows }
         graph = g
-        windowBytes = bytes
         // every row is written before it is read (the zero rows above row 0 at the start of a run)
         storage = try g.nodes.map { try AlignedBuffer(bytes: $0.capacity * width * $0.channels * $0.elementBytes, zeroed: false) }
     }
-    private let storage: [AlignedBuffer]
 
-    /// Bytes of row windows for a strip `width` wide (the plan's own estimate, for budgeting).
-    static func windowBytes(width: Int, height: Int, rowsPerStep: Int, config: ModelConfig, precision: Precision) -> Int {
+    /// What a strip's schedule costs, from one run of it: row-window bytes per column (for
+    /// budgeting), and the most rows read but not yet written (what a front end keeps per
+    /// row in flight).
+    static func schedule(height: Int, rowsPerStep: Int, config: ModelConfig, precision: Precision) -> (bytesPerColumn: Int, lagRows: Int) {
         let g = Graph(config: config, precision: precision)
         let rows = g.simulate(height: height, rowsPerStep: rowsPerStep)
-        return zip(g.nodes, rows).reduce(0) { $0 + $1.1 * width * $1.0.channels * $1.0.elementBytes }
-    }
-
-    /// Rows read but not yet written at most (what a front end keeps per row in flight).
-    static func rowsInFlight(height: Int, rowsPerStep: Int, config: ModelConfig, precision: Precision) -> Int {
-        let g = Graph(config: config, precision: precision)
-        return g.simulate(height: height, rowsPerStep: rowsPerStep)[g.inputNode]
+        return (zip(g.nodes, rows).reduce(0) { $0 + $1.1 * $1.0.channels * $1.0.elementBytes }, rows[g.inputNode])
     }
 
     /// Streams the strip through the network.

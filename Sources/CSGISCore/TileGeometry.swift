@@ -80,8 +80,8 @@ public struct TileGeometry: Equatable, Sendable {
     private static func schedule(_ r: Int, _ model: ModelConfig, _ precision: Precision) -> (bytesPerColumn: Int, lag: Int) {
         cache.get(Key(model: model, precision: precision, rows: r)) {
             let h = 2 * (model.receptiveRadius + r * model.layers.count) + 64  // past the pipeline's fill
-            return (StreamingPlan.windowBytes(width: 1, height: h, rowsPerStep: r, config: model, precision: precision),
-                    StreamingPlan.rowsInFlight(height: h, rowsPerStep: r, config: model, precision: precision))
+            let s = StreamingPlan.schedule(height: h, rowsPerStep: r, config: model, precision: precision)
+            return (s.bytesPerColumn, s.lagRows)
         }
     }
 

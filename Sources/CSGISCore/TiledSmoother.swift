@@ -110,7 +110,7 @@ public final class TiledSmoother {
                 y += n
             }
             // progress between layers: the plan polls shouldStop after each block
-            let stops = model.config.numBlock + 3 + 6 + 1, pixels = width * height
+            let stops = InferencePlan.stopPolls(model.config), pixels = width * height
             var polled = 0, reported = 0
             let plan = try smoother.runTile(UnsafeBufferPointer(start: image, count: pixels * 3), width: width, height: height,
                                             shouldStop: {
@@ -149,7 +149,6 @@ public final class TiledSmoother {
             }, write: { _, n, res, inp in
                 blend(out, res, inp, n * rowFloats)
                 try sink.writeRows(n, from: out)
-                tilesDone = 0
                 try report(n * width)
             }, shouldStop: shouldStop)
             return
