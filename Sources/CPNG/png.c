@@ -19,29 +19,66 @@ static void on_warning(png_structp png, png_const_charp msg) { (void)png; (void)
  * libpng allocates a buffer of that size (libpng only warns about such chunks, and then
  * allocates and reads them). Critical chunks (IDAT) may be any length: they are streamed. */
 #define MAX_ANCILLARY (16u << 20)
-#define CARRIED "gAMA\0cHRM\0sRGB\0iCCP\0pHYs\0tEXt\0zTXt\0iTXt\0eXIf\0"
-#define CARRIED_COUNT 9
+#define CARRIED "gAMA\0cHRM\0sRGB\0iCCP\0pHYs\0tEXt\0zTXt\0iTXt\0eXIf\0bKGD\0"
+#define CARRIED_COUNT 10
+
+/* The file's colour type and bit depth, before the expansions (read_header records them:
+ * png_read_update_info overwrites them in the info struct). */
+typedef struct { int ctype, depth; } source_format;
+
+/* bKGD is written in the file's sample format; the readers expand palettes to RGB and 1/2/4-bit
+ * grey to 8 bits, so its data is rewritten to match (an index becomes the palette colour, a
+ * low-bit grey is scaled like the samples). Returns the new length, 0 to drop a bad chunk. */
+static size_t bkgd_for_output(png_structp png, png_infop info, source_format src, const png_unknown_chunk *c,
+                              uint8_t out[6]) {
+    if (src.ctype == PNG_COLOR_TYPE_PALETTE) {
+        png_colorp pal = NULL;
+        int n = 0;
+        if (c->size != 1 || !png_get_PLTE(png, info, &pal, &n) || c->data[0] >= n) return 0;
+        png_color p = pal[c->data[0]];
+        uint8_t rgb[6] = {0, p.red, 0, p.green, 0, p.blue};
+        memcpy(out, rgb, 6);
+        return 6;
+    }
+    size_t want = (src.ctype & PNG_COLOR_MASK_COLOR) ? 6 : 2;
+    if (c->size != want) return 0;
+    memcpy(out, c->data, want);
+    if (!(src.ctype & PNG_COLOR_MASK_COLOR) && src.depth < 8) {
+        unsigned max = (1u << src.depth) - 1, v = (unsigned)c->data[0] << 8 | c->data[1];
+        if (v > max) return 0;
+        out[0] = 0; out[1] = (uint8_t)(v * 255 / max);
+    }
+    return want;
+}
 
 /* The kept chunks as one blob: per chunk its 4-byte name, a flag byte (1 = after the image
  * data), a 4-byte big-endian length and the data. NULL (and *size 0) when there are none. */
-static uint8_t *collect_chunks(png_structp png, png_infop info, size_t *size) {
+static uint8_t *collect_chunks(png_structp png, png_infop info, source_format src, size_t *size) {
     png_unknown_chunkp u = NULL;
     int n = png_get_unknown_chunks(png, info, &u);
     size_t total = 0;
-    for (int i = 0; i < n; i++) total += 9 + u[i].size;
+    for (int i = 0; i < n; i++) total += 9 + (memcmp(u[i].name, "bKGD", 4) == 0 ? 6 : u[i].size);
     *size = 0;
     if (n <= 0 || total == 0) return NULL;
     uint8_t *blob = malloc(total), *p = blob;
     if (!blob) return NULL;
     for (int i = 0; i < n; i++) {
+        uint8_t bkgd[6];
+        const uint8_t *data = u[i].data;
+        size_t len = u[i].size;
+        if (memcmp(u[i].name, "bKGD", 4) == 0) {
+            len = bkgd_for_output(png, info, src, &u[i], bkgd);
+            if (len == 0) continue;
+            data = bkgd;
+        }
         memcpy(p, u[i].name, 4);
         p[4] = (u[i].location & PNG_AFTER_IDAT) ? 1 : 0;
-        uint32_t len = (uint32_t)u[i].size;
-        p[5] = len >> 24; p[6] = len >> 16 & 0xff; p[7] = len >> 8 & 0xff; p[8] = len & 0xff;
-        if (len) memcpy(p + 9, u[i].data, len);
+        p[5] = (uint8_t)(len >> 24); p[6] = len >> 16 & 0xff; p[7] = len >> 8 & 0xff; p[8] = len & 0xff;
+        if (len) memcpy(p + 9, data, len);
         p += 9 + len;
     }
-    *size = total;
+    *size = (size_t)(p - blob);
+    if (*size == 0) { free(blob); return NULL; }
     return blob;
 }
 
@@ -89,7 +126,7 @@ int csgis_png_is_png(const uint8_t *data, size_t size) {
 /* Reads the header into `info` (width, height, was_palette), refuses images over max_pixels
  * and sets the expansions both readers use (palette and 1/2/4-bit grey to 8 bits, tRNS to
  * alpha); returns the interlace method. Errors longjmp: call under the caller's setjmp. */
-static int read_header(png_structp png, png_infop pinfo, uint64_t max_pixels, csgis_png_image *info) {
+static int read_header(png_structp png, png_infop pinfo, uint64_t max_pixels, csgis_png_image *info, source_format *src) {
     err_ctx *e = (err_ctx *)png_get_error_ptr(png);
     png_set_user_limits(png, 0x7fffffff, 0x7fffffff);
     /* A chunk claiming gigabytes (a tEXt of length 0x7fffffff, say) is refused before libpng
@@ -109,6 +146,7 @@ static int read_header(png_structp png, png_infop pinfo, uint64_t max_pixels, cs
         png_longjmp(png, 1);
     }
     info->width = w; info->height = h;
+    src->ctype = ctype; src->depth = depth;
     info->was_palette = ctype == PNG_COLOR_TYPE_PALETTE;
     if (ctype == PNG_COLOR_TYPE_PALETTE) png_set_palette_to_rgb(png);
     if (ctype == PNG_COLOR_TYPE_GRAY && depth < 8) png_set_expand_gray_1_2_4_to_8(png);
@@ -139,7 +177,8 @@ int csgis_png_decode(const uint8_t *data, size_t size, uint64_t max_pixels, csgi
         return 1;
     }
     png_set_read_fn(png, &r, read_fn);
-    read_header(png, info, max_pixels, out);
+    source_format src = {0, 0};
+    read_header(png, info, max_pixels, out, &src);
     png_uint_32 w = out->width, h = out->height;
     png_set_interlace_handling(png);
     png_read_update_info(png, info);
@@ -153,7 +192,7 @@ int csgis_png_decode(const uint8_t *data, size_t size, uint64_t max_pixels, csgi
     for (png_uint_32 y = 0; y < h; y++) rows[y] = raw + y * rowbytes;
     png_read_image(png, rows);
     png_read_end(png, info);  /* info: chunks after the image data are kept too */
-    out->chunks = collect_chunks(png, info, &out->chunks_size);
+    out->chunks = collect_chunks(png, info, src, &out->chunks_size);
     unpack_samples(raw, (size_t)w * h * channels, bd, out->samples);
     out->channels = channels; out->bit_depth = bd;
     free(rows); free(raw);
@@ -181,6 +220,7 @@ struct csgis_png_reader {
     int channels, bit_depth;
     uint8_t *raw;
     chunk_guard guard;
+    source_format src;
 };
 
 static void stream_read_fn(png_structp png, png_bytep out, png_size_t n) {
@@ -222,7 +262,7 @@ csgis_png_reader *csgis_png_reader_open(csgis_png_read_fn read, void *user, cons
         return NULL;
     }
     png_set_read_fn(r->png, r, stream_read_fn);
-    if (read_header(r->png, r->info, max_pixels, info) != PNG_INTERLACE_NONE) {
+    if (read_header(r->png, r->info, max_pixels, info, &r->src) != PNG_INTERLACE_NONE) {
         snprintf(err, errlen, "interlaced PNG cannot be read row by row");
         png_longjmp(r->png, 1);
     }
@@ -233,7 +273,7 @@ csgis_png_reader *csgis_png_reader_open(csgis_png_read_fn read, void *user, cons
     r->raw = malloc(png_get_rowbytes(r->png, r->info));
     if (!r->raw) { snprintf(err, errlen, "out of memory for a row of %u pixels", info->width); png_longjmp(r->png, 1); }
     info->channels = r->channels; info->bit_depth = r->bit_depth;
-    info->chunks = collect_chunks(r->png, r->info, &info->chunks_size);  /* those before the image data */
+    info->chunks = collect_chunks(r->png, r->info, r->src, &info->chunks_size);  /* those before the image data */
     return r;
 }
 
@@ -250,7 +290,7 @@ int csgis_png_reader_end(csgis_png_reader *r, uint8_t **chunks, size_t *chunks_s
     *chunks = NULL; *chunks_size = 0;
     if (setjmp(png_jmpbuf(r->png))) return 1;
     png_read_end(r->png, r->info);
-    *chunks = collect_chunks(r->png, r->info, chunks_size);
+    *chunks = collect_chunks(r->png, r->info, r->src, chunks_size);
     return 0;
 }
 

@@ -1,7 +1,8 @@
 import CPNG
 
 /// The PNG chunks that say how to read the pixels and what the file is (gAMA, cHRM, sRGB,
-/// iCCP, pHYs, tEXt, zTXt, iTXt, eXIf), kept as read so a PNG output carries them unchanged.
+/// iCCP, pHYs, tEXt, zTXt, iTXt, eXIf), kept as read so a PNG output carries them unchanged,
+/// and bKGD, rewritten by the reader for the expanded samples (palette index to colour).
 /// Other formats cannot hold them: `names` says what a conversion drops.
 public struct PNGChunks: Equatable, Sendable {
     /// Per chunk: 4-byte name, 1 byte (1 = after the image data), 4-byte big-endian length, data.

@@ -39,7 +39,7 @@ struct Job {
             // Signature and IHDR (33 bytes) say the size and whether rows can be streamed.
             let head = [b0, b1] + (try reader.readBytes(atMost: 31))
             // The budget is checked on IHDR's size before anything is decoded.
-            guard let ihdr = PNGHeader(head) else { throw ImageError.badHeader("PNG does not start with a valid IHDR chunk") }
+            let ihdr = try PNGHeader(head)
             let t = try makeSmoother(width: ihdr.width, height: ihdr.height, channels: ihdr.channels)
             if !ihdr.interlaced, !(try readWhole(width: ihdr.width, height: ihdr.height, channels: ihdr.channels,
                                                  bytesPerSample: ihdr.bytesPerSample, threshold: threshold, smoother: t)) {
@@ -195,8 +195,14 @@ struct Job {
 struct PNGHeader {
     let width: Int, height: Int, bytesPerSample: Int, channels: Int, interlaced: Bool
 
-    init?(_ b: [UInt8]) {
-        guard b.count >= 33, PNGCodec.isPNG(Array(b[0..<8])), b[12...15].elementsEqual("IHDR".utf8) else { return nil }
+    init(_ b: [UInt8]) throws {
+        guard b.count >= 33 else { throw ImageError.truncated("PNG ends inside its header (\(b.count) bytes)") }
+        // A text-mode transfer changes the signature's line ends: say so rather than "no IHDR".
+        guard PNGCodec.isPNG(Array(b[0..<8])) else {
+            throw ImageError.badHeader("PNG signature is damaged (" + b[0..<8].map { String(format: "%02x", $0) }.joined(separator: " ")
+                                       + "; a text-mode copy changes its line ends)")
+        }
+        guard b[12...15].elementsEqual("IHDR".utf8) else { throw ImageError.badHeader("PNG does not start with an IHDR chunk") }
         func be32(_ i: Int) -> Int { Int(b[i]) << 24 | Int(b[i + 1]) << 16 | Int(b[i + 2]) << 8 | Int(b[i + 3]) }
         width = be32(16); height = be32(20)
         bytesPerSample = b[24] == 16 ? 2 : 1

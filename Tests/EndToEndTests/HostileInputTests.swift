@@ -76,6 +76,18 @@ final class HostileInputTests: XCTestCase {
         try assertRefused(m, stdin: png, "PNG")
     }
 
+    /// PngSuite's corrupt-signature cases (xs4n0g01, xs7n0g01, xcrn0g04): the damage is named.
+    func testDamagedPNGSignaturesAreNamed() throws {
+        let ihdr = Self.chunk("IHDR", [0, 0, 0, 16, 0, 0, 0, 16, 8, 2, 0, 0, 0])
+        for sig in [[0x89, 0x50, 0x4e, 0x67, 0x0d, 0x0a, 0x1a, 0x0a], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x20, 0x0a],
+                    [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0d, 0x0a, 0x1a]] as [[UInt8]] {
+            try assertRefused(m, stdin: Data(sig) + ihdr, "signature is damaged")
+        }
+        try assertRefused(m, stdin: Data([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]) + Self.chunk("gAMA", [0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0]),
+                          "does not start with an IHDR")
+        try assertRefused(m, stdin: Data([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a]), "PNG ends inside its header")
+    }
+
     func testTheBudgetIsCheckedBeforeDecoding() throws {
         let png = dir.appendingPathComponent("big.png")
         XCTAssertEqual(try Harness.sh("convert -size 6000x6000 xc:gray40 -depth 8 -define png:color-type=0 '\(png.path)'").status, 0)

@@ -3,7 +3,8 @@ import XCTest
 
 /// What the user's PNG says about its pixels survives the filter: the colour chunks (gAMA,
 /// cHRM, iCCP), density (pHYs), text (tEXt, zTXt, iTXt) and Exif come out byte for byte, in
-/// place; a format that cannot hold them gets a one-line note on stderr (not with --quiet).
+/// place; bKGD follows the expanded samples; a format that cannot hold them gets a one-line
+/// note on stderr (not with --quiet).
 final class MetadataTests: XCTestCase {
     var dir: URL!
     let m = "--model '\(Harness.tinyModel)'"
@@ -63,5 +64,35 @@ final class MetadataTests: XCTestCase {
         let q = try Harness.sh("\"$CSGIS\" \(m) --quiet '\(dir.path)/in.png' '\(dir.path)/out2.pam'")
         XCTAssertEqual(q.status, 0)
         XCTAssertEqual(q.stderr, "")
+    }
+
+    /// The readers expand palettes and low-bit grey, so bKGD is rewritten to match: ImageMagick
+    /// reads the same background colour from the output as from the input, whole or streamed.
+    func testBackgroundColourFollowsTheExpandedSamples() throws {
+        let expected: [String: [UInt8]] = [  // the output's bKGD data
+            "palette8": [0, 32, 0, 223, 0, 80],  // palette entry 2
+            "grey2": [0, 170], "grey2-trns": [0, 170],  // 2 of 3, scaled to 8 bits
+            "rgb16": [0x03, 0xe8, 0x75, 0x30, 0xff, 0xff],  // unchanged
+        ]
+        func background(_ url: URL) throws -> String {
+            let v = try Harness.sh("identify -verbose '\(url.path)' 2>/dev/null | grep 'Background color'")
+            return String(decoding: v.stdout, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        for (kind, data) in expected.sorted(by: { $0.key < $1.key }) {
+            let input = dir.appendingPathComponent("\(kind).png")
+            let g = try Harness.sh("python3 '\(Harness.repo.path)/Tests/Scripts/make-png-with-bkgd.py' '\(input.path)' \(kind)")
+            XCTAssertEqual(g.status, 0, g.stderr)
+            for threshold in ["0", "1000000000"] {  // streamed and whole
+                let out = dir.appendingPathComponent("\(kind)-\(threshold)-out.png")
+                let r = try Harness.sh("\"$CSGIS\" --strength 0 '\(input.path)' '\(out.path)'", env: ["CSGIS_STREAM_THRESHOLD": threshold])
+                XCTAssertEqual(r.status, 0, r.stderr)
+                let b = try metadata(out).filter { $0.0 == "bKGD" }
+                XCTAssertEqual(b.count, 1, kind)
+                XCTAssertEqual(b.first.map { [UInt8]($0.1.dropFirst(8).dropLast(4)) }, data, kind)
+                let want = try background(input)
+                XCTAssertTrue(want.hasPrefix("Background color:"), want)
+                XCTAssertEqual(try background(out), want, "\(kind), stream threshold \(threshold)")
+            }
+        }
     }
 }

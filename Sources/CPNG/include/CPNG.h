@@ -11,7 +11,7 @@ typedef struct csgis_png_image {
     int bit_depth;   // 8 or 16 (lower depths and palettes are expanded to 8)
     int was_palette; // the file used a palette (written back as RGB/RGBA)
     uint16_t *samples; // width*height*channels values, native order; free with csgis_png_free
-    // gAMA, cHRM, sRGB, iCCP, pHYs, tEXt, zTXt, iTXt and eXIf as read, for writing back:
+    // gAMA, cHRM, sRGB, iCCP, pHYs, tEXt, zTXt, iTXt, eXIf as read and bKGD in the output's sample format, for writing back:
     // per chunk 4-byte name, 1 byte (1 = after the image data), 4-byte big-endian length,
     // data. NULL if none; freed by csgis_png_free (or csgis_png_free_chunks for a reader's).
     uint8_t *chunks;
