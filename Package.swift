@@ -27,13 +27,17 @@ let package = Package(
         .target(name: "CSGISImageIO", dependencies: ["CPNG"]),
         // O_TMPFILE and signal-time cleanup for the filter's atomic output.
         .target(name: "CFileOps"),
-        .executableTarget(name: "csgis-smooth", dependencies: ["CSGISCore", "CSGISImageIO", "CFileOps",
+        // The filter: sniffing, reading whole or streamed, format choice, atomic output.
+        .target(name: "CSGISFilter", dependencies: ["CSGISCore", "CSGISImageIO", "CFileOps"]),
+        // A thin executable: arguments in, CSGISFilter's job out.
+        .executableTarget(name: "csgis-smooth", dependencies: ["CSGISCore", "CSGISFilter", "CSGISImageIO",
                                                                .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "csgis-bench", dependencies: ["CSGISCore"]),
         // the parser tests' seeded mutation fuzzer (time-boxed by CSGIS_FUZZ_SECONDS)
         .target(name: "FuzzSupport", path: "Tests/FuzzSupport"),
         .testTarget(name: "CSGISCoreTests", dependencies: ["CSGISCore", "FuzzSupport"]),
         .testTarget(name: "CSGISImageIOTests", dependencies: ["CSGISImageIO", "FuzzSupport"]),
+        .testTarget(name: "CSGISFilterTests", dependencies: ["CSGISFilter", "CSGISCore", "CSGISImageIO"]),
         .testTarget(name: "EndToEndTests", dependencies: ["CSGISCore", "CSGISImageIO"]),
     ]
 )

@@ -103,74 +103,17 @@ public func cDefaultOptions() -> csgis_options {
                   progress: nil, progress_user_data: nil)
 }
 
-/// A validated image layout.
-struct Layout {
-    let width: Int, height: Int, channels: Int, alpha: Int
-    let type: csgis_sample_type
-    let stride: Int
-    var bytesPerSample: Int { type == CSGIS_U8 ? 1 : type == CSGIS_U16 ? 2 : 4 }
-    var colorIndices: [Int] { (0..<channels).filter { $0 != alpha } }
-
-    init(_ d: csgis_image, _ what: String) throws {
-        width = Int(d.width); height = Int(d.height); channels = Int(d.channels); alpha = Int(d.alpha_channel)
-        type = d.type
-        guard width > 0, height > 0 else { throw CSGISError.invalidImage("\(what): size \(width)x\(height) is empty") }
-        guard (1...4).contains(channels) else { throw CSGISError.invalidImage("\(what): \(channels) channels (1 to 4 supported)") }
-        guard alpha == -1 || (0..<channels).contains(alpha) else { throw CSGISError.invalidImage("\(what): alpha_channel \(alpha) is not a channel") }
-        guard [CSGIS_U8, CSGIS_U16, CSGIS_F32].contains(type) else { throw CSGISError.invalidImage("\(what): unknown sample type") }
-        let colour = channels - (alpha >= 0 ? 1 : 0)
-        guard colour == 1 || colour == 3 else { throw CSGISError.invalidImage("\(what): \(colour) colour channels (1 or 3 supported)") }
-        let packed = width * channels * (type == CSGIS_U8 ? 1 : type == CSGIS_U16 ? 2 : 4)
-        stride = d.stride == 0 ? packed : Int(d.stride)
-        guard stride >= packed else { throw CSGISError.invalidImage("\(what): stride \(stride) is less than a row (\(packed) bytes)") }
+/// A validated image layout (PixelLayout: the core's one sample conversion).
+private func layout(_ d: csgis_image, _ what: String) throws -> PixelLayout {
+    let sample: PixelLayout.Sample
+    switch d.type {
+    case CSGIS_U8: sample = .u8
+    case CSGIS_U16: sample = .u16
+    case CSGIS_F32: sample = .f32
+    default: throw CSGISError.invalidImage("\(what): unknown sample type")
     }
-
-    func load(_ p: UnsafeRawPointer, _ i: Int) -> Float {
-        switch type {
-        // the same arithmetic as the filter's (CSGISImageIO.samplesToRGB), so results match exactly
-        case CSGIS_U8: return Float(p.load(fromByteOffset: i, as: UInt8.self)) * (1 / Float(255))
-        case CSGIS_U16: return Float(p.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) * (1 / Float(65535))
-        default:
-            let v = p.loadUnaligned(fromByteOffset: 4 * i, as: Float.self)
-            return v.isNaN ? 0 : v  // a NaN sample would spread through the network's receptive field
-        }
-    }
-
-    func store(_ p: UnsafeMutableRawPointer, _ i: Int, _ v: Float) {
-        switch type {
-        // `v > 0` is false for NaN: a NaN sample becomes 0 instead of trapping in the conversion
-        case CSGIS_U8: p.storeBytes(of: v > 0 ? UInt8((min(v, 1) * 255).rounded()) : 0, toByteOffset: i, as: UInt8.self)
-        case CSGIS_U16: p.storeBytes(of: v > 0 ? UInt16((min(v, 1) * 65535).rounded()) : 0, toByteOffset: 2 * i, as: UInt16.self)
-        default: p.storeBytes(of: v.isNaN ? 0 : v, toByteOffset: 4 * i, as: Float.self)
-        }
-    }
-
-    /// One row of this layout -> RGB floats.
-    func toRGB(_ row: UnsafeRawPointer, _ out: UnsafeMutablePointer<Float>) {
-        let c = colorIndices
-        for x in 0..<width {
-            if c.count == 1 {
-                let v = load(row, x * channels + c[0]); out[3 * x] = v; out[3 * x + 1] = v; out[3 * x + 2] = v
-            } else {
-                for k in 0..<3 { out[3 * x + k] = load(row, x * channels + c[k]) }
-            }
-        }
-    }
-
-    /// RGB floats -> one row of this layout; alpha from `source` row in `srcLayout`.
-    func fromRGB(_ rgb: UnsafePointer<Float>, _ row: UnsafeMutableRawPointer, alphaFrom source: UnsafeRawPointer?, _ srcLayout: Layout) {
-        let c = colorIndices
-        for x in 0..<width {
-            if c.count == 1 {
-                store(row, x * channels + c[0], (rgb[3 * x] + rgb[3 * x + 1] + rgb[3 * x + 2]) / 3)
-            } else {
-                for k in 0..<3 { store(row, x * channels + c[k], rgb[3 * x + k]) }
-            }
-            if alpha >= 0, let source {
-                store(row, x * channels + alpha, srcLayout.load(source, x * srcLayout.channels + srcLayout.alpha))
-            }
-        }
-    }
+    return try PixelLayout(width: Int(d.width), height: Int(d.height), channels: Int(d.channels), alpha: Int(d.alpha_channel),
+                           sample: sample, stride: Int(exactly: d.stride) ?? Int.max, what: what)
 }
 
 /// Checks every option before anything is allocated -> the smoother for them, on the
@@ -251,63 +194,21 @@ private func callbacks(_ o: csgis_options) -> (((SmoothingProgress) -> Bool)?, (
 
 // MARK: smoothing
 
-/// Rows read in `input`'s layout, kept until written so that alpha can be restored, and
-/// written in `output`'s layout. Both C entry points stream through it: csgis_smooth over
-/// the caller's buffers, csgis_smooth_stream over the caller's callbacks.
-private final class LayoutRows: RowSource, RowSink {
-    typealias Transfer = (_ first: Int, _ count: Int, _ rows: UnsafeMutableRawPointer) -> Int32
-    let input: Layout, output: Layout
-    let read: Transfer, write: Transfer
-    var readRow = 0, writtenRow = 0
-    var pending = RowsInFlight<[UInt8]>()
-    /// Strength 0 with one sample type: rows are copied unchanged, bit for bit.
-    let passThrough: Bool
-    init(input: Layout, output: Layout, passThrough: Bool, read: @escaping Transfer, write: @escaping Transfer) {
-        self.input = input; self.output = output; self.read = read; self.write = write
-        self.passThrough = passThrough && input.type == output.type && input.stride == output.stride
-    }
-    /// Bytes held per row in flight, for the scheduler's budget.
-    static func overhead(_ input: Layout, _ output: Layout) -> Int { input.stride + output.stride + 64 }
-
-    func readRows(_ count: Int, into buffer: UnsafeMutablePointer<Float>) throws {
-        var raw = [UInt8](repeating: 0, count: input.stride * count)
-        let rc = raw.withUnsafeMutableBytes { read(readRow, count, $0.baseAddress!) }
-        guard rc == 0 else { throw CallbackFailure(description: "read_rows returned \(rc) for rows \(readRow)..<\(readRow + count)") }
-        for r in 0..<count {
-            let row = Array(raw[(r * input.stride)..<(r * input.stride + input.stride)])
-            row.withUnsafeBytes { input.toRGB($0.baseAddress!, buffer + r * input.width * 3) }
-            pending.push(row)
-        }
-        readRow += count
-    }
-
-    func writeRows(_ count: Int, from buffer: UnsafePointer<Float>) throws {
-        var raw = [UInt8](repeating: 0, count: output.stride * count)
-        raw.withUnsafeMutableBytes { out in
-            for r in 0..<count {
-                let src = pending.pop()
-                src.withUnsafeBytes { s in
-                    if passThrough {
-                        (out.baseAddress! + r * output.stride).copyMemory(from: s.baseAddress!, byteCount: output.stride)
-                    } else {
-                        output.fromRGB(buffer + r * output.width * 3, out.baseAddress! + r * output.stride, alphaFrom: s.baseAddress!, input)
-                    }
-                }
-            }
-        }
-        let rc = raw.withUnsafeMutableBytes { write(writtenRow, count, $0.baseAddress!) }
-        guard rc == 0 else { throw CallbackFailure(description: "write_rows returned \(rc) for rows \(writtenRow)..<\(writtenRow + count)") }
-        writtenRow += count
-    }
-}
-
 /// One run of either entry point: validated options, then rows through the scheduler.
-private func smoothRows(_ m: CSGISModel, _ context: Context?, _ options: UnsafePointer<csgis_options>?, input: Layout, output: Layout,
-                        read: @escaping LayoutRows.Transfer, write: @escaping LayoutRows.Transfer) throws {
+/// `read` and `write` return the caller's status: non-zero stops the run (CSGIS_ERR_CALLBACK).
+private func smoothRows(_ m: CSGISModel, _ context: Context?, _ options: UnsafePointer<csgis_options>?, input: PixelLayout, output: PixelLayout,
+                        read: @escaping (Int, Int, UnsafeMutableRawPointer) -> Int32,
+                        write: @escaping (Int, Int, UnsafeMutableRawPointer) -> Int32) throws {
     let o = options?.pointee ?? cDefaultOptions()
-    let t = try smoother(m, o, rowOverhead: LayoutRows.overhead(input, output), context: context)
+    let t = try smoother(m, o, rowOverhead: LayoutRows.rowOverhead(input: input, output: output), context: context)
     let (progress, stop) = callbacks(o)
-    let rows = LayoutRows(input: input, output: output, passThrough: o.strength == 0, read: read, write: write)
+    let rows = LayoutRows(input: input, output: output, passThrough: o.strength == 0, read: { first, count, rows in
+        let rc = read(first, count, rows)
+        guard rc == 0 else { throw CallbackFailure(description: "read_rows returned \(rc) for rows \(first)..<\(first + count)") }
+    }, write: { first, count, rows in
+        let rc = write(first, count, rows)
+        guard rc == 0 else { throw CallbackFailure(description: "write_rows returned \(rc) for rows \(first)..<\(first + count)") }
+    })
     try t.run(width: input.width, height: input.height, source: rows, sink: rows, strength: o.strength, progress: progress, shouldStop: stop)
 }
 
@@ -331,14 +232,14 @@ private func smoothImage(_ name: String, _ model: CSGISModel?, _ context: Contex
         return fail(CSGIS_ERR_INVALID_ARGUMENT, "\(name): NULL argument")
     }
     do {
-        let s = try Layout(srcDesc.pointee, "source"), d = try Layout(dstDesc.pointee, "destination")
+        let s = try layout(srcDesc.pointee, "source"), d = try layout(dstDesc.pointee, "destination")
         guard s.width == d.width, s.height == d.height, s.channels == d.channels, s.alpha == d.alpha else {
             throw CSGISError.invalidImage("destination must have the source's size, channels and alpha position")
         }
         // The whole image is a stream over the caller's memory, so it runs within the budget
         // whatever its size. In place (src and dst overlap), the result is held in a copy of
         // dst's size and written only on success, so a failure leaves the image untouched.
-        let sRow = s.width * s.channels * s.bytesPerSample, dRow = d.width * d.channels * d.bytesPerSample
+        let sRow = s.rowBytes, dRow = d.rowBytes
         let sSpan = s.stride * (s.height - 1) + sRow, dSpan = d.stride * (d.height - 1) + dRow
         let overlap = UnsafeRawPointer(dst) < src + sSpan && src < UnsafeRawPointer(dst) + dSpan
         var scratch: UnsafeMutableRawPointer?
@@ -382,7 +283,7 @@ private func smoothStream(_ name: String, _ model: CSGISModel?, _ context: Conte
         return fail(CSGIS_ERR_INVALID_ARGUMENT, "\(name): NULL argument")
     }
     do {
-        let l = try Layout(desc.pointee, "image")
+        let l = try layout(desc.pointee, "image")
         try smoothRows(m, context, options, input: l, output: l, read: { first, count, rows in read(UInt32(first), UInt32(count), rows, user) },
                        write: { first, count, rows in write(UInt32(first), UInt32(count), rows, user) })
         return CSGIS_OK

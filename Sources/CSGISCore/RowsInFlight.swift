@@ -1,6 +1,6 @@
 /// First-in, first-out rows that a row source has handed to the scheduler and its sink has
 /// not written yet (front ends keep them to restore alpha or pass rows through unchanged).
-/// Holds at most a band of rows; declare their size to `TiledSmoother(rowOverhead:)`.
+/// Holds at most a band of rows (`LayoutRows` declares their size to the scheduler).
 public struct RowsInFlight<Row> {
     private var rows: [Row] = []
     private var head = 0

@@ -118,7 +118,7 @@ public struct TileGeometry: Equatable, Sendable {
                 throw CSGISError.invalidArgument("tile size \(t) is below the minimum of \(minTile) pixels (smaller tiles only recompute their halo)")
             }
             guard let g = steps.joined().lazy.map({ make(t, t, $0) }).first(where: { $0.estimatedBytes <= budget }) else {
-                throw CSGISError.outOfMemory("tile size \(t) needs about \(mb(make(t, t, steps.joined().last!).estimatedBytes)) but the memory budget is \(mb(budget))")
+                throw CSGISError.outOfMemory("tile size \(t) needs about \(mb(make(t, t, steps.joined().last!).estimatedBytes, roundingUp: true)) but the memory budget is \(mb(budget))")
             }
             return g
         }
@@ -149,7 +149,7 @@ public struct TileGeometry: Equatable, Sendable {
         }
         guard let b = best else {
             throw CSGISError.outOfMemory("memory budget \(mb(budget)) is too small for a \(width)x\(height) image with this model; "
-                                         + "at least \(mb(smallest!.estimatedBytes)) is needed")
+                                         + "at least \(mb(smallest!.estimatedBytes, roundingUp: true)) is needed")
         }
         return b
     }
@@ -166,10 +166,12 @@ public struct TileGeometry: Equatable, Sendable {
     }
 }
 
-/// A byte count for messages, precise enough that two different sizes never print alike.
-func mb(_ bytes: Int) -> String {
-    let m = Double(bytes) / 1_048_576
-    return m >= 10 ? String(format: "%.0f MB", m) : m >= 1 ? String(format: "%.1f MB", m) : String(format: "%.0f KB", Double(bytes) / 1024)
+/// A byte count for messages; `roundingUp` for what is needed, so "budget 18 MB is too small;
+/// at least 19 MB is needed" never names the budget it refuses.
+func mb(_ bytes: Int, roundingUp: Bool = false) -> String {
+    var m = Double(bytes) / 1_048_576, k = Double(bytes) / 1024
+    if roundingUp { m = m >= 10 ? m.rounded(.up) : (m * 10).rounded(.up) / 10; k = k.rounded(.up) }
+    return m >= 10 ? String(format: "%.0f MB", m) : m >= 1 ? String(format: "%.1f MB", m) : String(format: "%.0f KB", k)
 }
 
 /// A small thread-safe memo table.

@@ -1,7 +1,10 @@
 import ArgumentParser
 import CSGISCore
+import CSGISFilter
 import CSGISImageIO
 import Foundation
+
+// The executable only parses and checks arguments; the filter itself is CSGISFilter.
 
 struct CSGISSmooth: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -35,20 +38,30 @@ struct CSGISSmooth: ParsableCommand {
         }
         if let tile { guard tile >= TileGeometry.minTile else { throw ValidationError("--tile must be at least \(TileGeometry.minTile) pixels") } }
         if let memory {
-            guard let b = parseBytes(memory) else { throw ValidationError("--memory '\(memory)' is not a size such as 512M or 4G") }
+            guard let b = FilterOptions.parseBytes(memory) else { throw ValidationError("--memory '\(memory)' is not a size such as 512M or 4G") }
             guard b >= 1 << 20 else { throw ValidationError("--memory '\(memory)' is less than 1M") }
         }
-        if let format { guard ["pam", "pnm", "ppm", "pgm", "png"].contains(format.lowercased()) else { throw ValidationError("--format must be pam, pnm or png") } }
+        if let format { guard FilterOptions.format(named: format) != nil else { throw ValidationError("--format must be pam, pnm or png") } }
+    }
+
+    /// The checked arguments as the filter's options.
+    var filterOptions: FilterOptions {
+        var o = FilterOptions()
+        o.input = input; o.output = output; o.model = model; o.strength = strength
+        o.precision = Precision(rawValue: precision)!; o.threads = threads
+        o.memory = memory.flatMap(FilterOptions.parseBytes); o.tile = tile
+        o.format = format.flatMap(FilterOptions.format(named:)); o.quiet = quiet
+        return o
     }
 
     func run() throws {
         do {
-            try Job(options: self).run()
+            try FilterJob(options: filterOptions).run()
         } catch let e as ImageError {
             throw Failure(message: "\(input == "-" ? "stdin" : input): \(e)")
         } catch let e as CSGISError {
             throw Failure(message: "\(e)")
-        } catch let e as CLIError {
+        } catch let e as FilterError {
             throw Failure(message: e.description)
         }
     }
@@ -58,18 +71,6 @@ struct CSGISSmooth: ParsableCommand {
 struct Failure: Error, CustomStringConvertible {
     let message: String
     var description: String { message }
-}
-
-func parseBytes(_ s: String) -> Int? {
-    let t = s.trimmingCharacters(in: .whitespaces).uppercased()
-    let units: [(String, Int)] = [("GB", 1 << 30), ("G", 1 << 30), ("MB", 1 << 20), ("M", 1 << 20), ("KB", 1 << 10), ("K", 1 << 10), ("B", 1)]
-    for (u, m) in units where t.hasSuffix(u) {
-        // finite and below 2^62 bytes, so the conversion to Int cannot trap
-        guard let v = Double(t.dropLast(u.count)), v > 0, v.isFinite, v * Double(m) < 0x1p62 else { return nil }
-        return Int(v * Double(m))
-    }
-    guard let v = Int(t), v > 0 else { return nil }
-    return v
 }
 
 do {

@@ -14,9 +14,10 @@ final class BitIdentityTests: XCTestCase {
         // comparison covers its own choices too.
         let model = try CSGISModel(contentsOf: Harness.repo.appendingPathComponent("models/csgis-lite.safetensors").path)
         var steps: [Int: Int] = [:]  // rows per step -> smallest budget in MB
+        let layout = try PixelLayout.samples(width: width, height: height, channels: channels, maxval: 65535)  // the filter's rows
         for mb in 1...256 {
             if let g = try? TileGeometry.choose(width: width, height: height, model: model.config, precision: try precision.resolved(),
-                                                budget: mb << 20, rowOverhead: width * channels * 2 + 64), steps[g.rowsPerStep] == nil {
+                                                budget: mb << 20, rowOverhead: LayoutRows.rowOverhead(input: layout, output: layout)), steps[g.rowsPerStep] == nil {
                 steps[g.rowsPerStep] = mb
             }
         }

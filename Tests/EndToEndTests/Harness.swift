@@ -65,11 +65,20 @@ enum Harness {
     static func decode(_ d: Data) throws -> SampleImage { try ImageFile.read(ByteReader(bytes: Array(d))) }
     static func decode(file: URL) throws -> SampleImage { try decode(try Data(contentsOf: file)) }
 
-    /// What the library computes in memory for `img` (the filter must give the same).
+    /// What the library computes in memory for `img` at the default budget (the filter must
+    /// give the same whatever its budget, tiles or threads).
     static func library(_ img: SampleImage, model: String = tinyModel, precision: Precision = .auto) throws -> SampleImage {
         let t = try TiledSmoother(model: try CSGISModel(contentsOf: model), precision: precision)
-        let out = try t.smooth(try RGBImage(width: img.width, height: img.height, pixels: img.rgb()))
-        return img.replacingColor(with: out.pixels)
+        let layout = try PixelLayout.samples(width: img.width, height: img.height, channels: img.channels, maxval: img.maxval)
+        var out = img
+        let n = layout.stride
+        let rows = LayoutRows(input: layout, output: layout, passThrough: false, read: { first, count, dst in
+            img.samples.withUnsafeBytes { dst.copyMemory(from: $0.baseAddress! + first * n, byteCount: count * n) }
+        }, write: { first, count, src in
+            out.samples.withUnsafeMutableBytes { ($0.baseAddress! + first * n).copyMemory(from: src, byteCount: count * n) }
+        })
+        try t.run(width: img.width, height: img.height, source: rows, sink: rows)
+        return out
     }
 
     /// ImageMagick options that make a textured test PNG of each layout.

@@ -2,14 +2,16 @@ import CSGISCore
 import CSGISImageIO
 import Foundation
 
-/// One run of the filter: read, smooth, write.
-struct Job {
-    let options: CSGISSmooth
+/// One run of the filter: sniff the input, choose how to read it, smooth, write.
+public struct FilterJob {
+    public let options: FilterOptions
+    public init(options: FilterOptions) { self.options = options }
+
     /// Inputs (netpbm or PNG) up to this many bytes of pixel data are read whole before any
     /// output, so a truncated or corrupt file never produces partial output, provided the
     /// whole image fits the memory budget beside the smoother's working set; others stream
-    /// row by row (interlaced PNGs are always read whole).
-    static let wholeImageBytes = 256 << 20
+    /// row by row (interlaced PNGs are always read whole). CSGIS_STREAM_THRESHOLD overrides it.
+    public static let wholeImageBytes = 256 << 20
 
     /// Whether a width x height x channels image (bytesPerSample each in the file) is read
     /// whole: its samples, the smoothed samples and the encoded output must fit the budget
@@ -19,22 +21,24 @@ struct Job {
         let (samples, o2) = px.multipliedReportingOverflow(by: channels)
         guard !o1, !o2, samples * bytesPerSample <= threshold else { return false }
         let whole = samples * 2 * 2 + samples * bytesPerSample
-        guard let smoother else { return whole <= (options.memory.flatMap(parseBytes) ?? TileGeometry.defaultBudget) }
+        guard let smoother else { return whole <= (options.memory ?? TileGeometry.defaultBudget) }
         return whole + (try smoother.geometry(width: width, height: height)).estimatedBytes <= smoother.memoryBudget
     }
 
-    func run() throws {
+    /// Reads, smooths and writes; errors are thrown before anything is written where the
+    /// input allows (see `wholeImageBytes`), and a file output is never left half-written.
+    public func run() throws {
         let fd: Int32
         if options.input == "-" { fd = 0 } else {
             fd = open(options.input, O_RDONLY)
-            guard fd >= 0 else { throw CLIError("cannot open '\(options.input)': \(String(cString: strerror(errno)))") }
+            guard fd >= 0 else { throw FilterError("cannot open '\(options.input)': \(String(cString: strerror(errno)))") }
         }
         let reader = ByteReader(fd: fd, closeOnDeinit: fd != 0)
         guard let b0 = try reader.next() else { throw ImageError.empty }
         guard let b1 = try reader.next() else { throw ImageError.truncated("input is 1 byte long") }
 
-        let outFormat = try outputFormat()
-        let threshold = ProcessInfo.processInfo.environment["CSGIS_STREAM_THRESHOLD"].flatMap { Int($0) } ?? Job.wholeImageBytes
+        let outFormat = outputFormat
+        let threshold = ProcessInfo.processInfo.environment["CSGIS_STREAM_THRESHOLD"].flatMap { Int($0) } ?? FilterJob.wholeImageBytes
         if b0 == 0x89 && b1 == UInt8(ascii: "P") {
             // Signature and IHDR (33 bytes) say the size and whether rows can be streamed.
             let head = [b0, b1] + (try reader.readBytes(atMost: 31))
@@ -66,18 +70,11 @@ struct Job {
         }
     }
 
-    func outputFormat() throws -> ImageFormat? {
-        var f = options.format?.lowercased()
-        if f == nil, options.output != "-" {
-            let ext = (options.output as NSString).pathExtension.lowercased()
-            if ["png", "pam", "ppm", "pgm", "pnm"].contains(ext) { f = ext }
-        }
-        switch f {
-        case nil: return nil
-        case "png": return .png
-        case "pam": return .pam(tupleType: "")
-        default: return .pnm(magic: "P6")
-        }
+    /// The asked output format: --format, else the output file's extension; nil: like the input.
+    var outputFormat: ImageFormat? {
+        if let f = options.format { return f }
+        guard options.output != "-" else { return nil }
+        return FilterOptions.format(named: (options.output as NSString).pathExtension)
     }
 
     /// The smoother for this image, or nil at strength 0 (the network is not needed); a too
@@ -86,9 +83,10 @@ struct Job {
         guard options.strength > 0 else { return nil }
         let path = try ModelResolver.resolve(options.model, besideExecutableAt: URL(fileURLWithPath: "/proc/self/exe"))
         let model = try CSGISModel(contentsOf: path)
-        let t = try TiledSmoother(model: model, precision: Precision(rawValue: options.precision)!, threads: options.threads,
-                                  memoryBudget: options.memory.flatMap(parseBytes), tileSize: options.tile,
-                                  rowOverhead: width * channels * 2 + 64)  // SampleRowQueue's copy of each row
+        let layout = try PixelLayout.samples(width: width, height: height, channels: channels, maxval: 65535)
+        let t = try TiledSmoother(model: model, precision: options.precision, threads: options.threads,
+                                  memoryBudget: options.memory, tileSize: options.tile,
+                                  rowOverhead: LayoutRows.rowOverhead(input: layout, output: layout))
         _ = try t.geometry(width: width, height: height)  // a too-small budget fails here, before any output
         return t
     }
@@ -103,22 +101,37 @@ struct Job {
         }
     }
 
+    /// Every image, whole or streamed, goes through here: rows in the file's sample layout
+    /// through the one row adapter (LayoutRows) and the scheduler; strength 0 (no smoother)
+    /// copies the rows through unchanged.
+    func smoothRows(_ smoother: TiledSmoother?, width: Int, height: Int, channels: Int, maxval: Int,
+                    read: @escaping (UnsafeMutablePointer<UInt16>) throws -> Void,
+                    write: @escaping (UnsafePointer<UInt16>) throws -> Void) throws {
+        let layout = try PixelLayout.samples(width: width, height: height, channels: channels, maxval: maxval)
+        let rows = LayoutRows(input: layout, output: layout, passThrough: smoother == nil, read: { _, count, rows in
+            for r in 0..<count { try read((rows + r * layout.stride).assumingMemoryBound(to: UInt16.self)) }
+        }, write: { _, count, rows in
+            for r in 0..<count { try write(UnsafePointer((rows + r * layout.stride).assumingMemoryBound(to: UInt16.self))) }
+        })
+        if let t = smoother {
+            try t.run(width: width, height: height, source: rows, sink: rows, strength: Float(options.strength), progress: progress)
+        } else {
+            try TiledSmoother.passThrough(width: width, height: height, source: rows, sink: rows)
+        }
+    }
+
+    /// A whole image: smoothed into memory and encoded before the output is opened, so an
+    /// error leaves nothing behind.
     func processWhole(_ smoother: TiledSmoother?, _ img: SampleImage, format: ImageFormat) throws {
         var result = img
-        if let t = smoother {
-            let q = SampleRowQueue(width: img.width, channels: img.channels, maxval: img.maxval)
-            var y = 0
-            let rowLen = img.width * img.channels
-            var out = [UInt16]()
-            out.reserveCapacity(img.samples.count)
-            let source = SampleRowSource(queue: q) { dst in
-                img.samples.withUnsafeBufferPointer { dst.update(from: $0.baseAddress! + y * rowLen, count: rowLen) }
-                y += 1
-            }
-            let sink = SampleRowSink(queue: q, passThrough: false) { row in out.append(contentsOf: UnsafeBufferPointer(start: row, count: rowLen)) }
-            try t.run(width: img.width, height: img.height, source: source, sink: sink, strength: Float(options.strength), progress: progress)
-            result.samples = out
-        }
+        let rowLen = img.width * img.channels
+        var y = 0, out = [UInt16]()
+        out.reserveCapacity(img.samples.count)
+        try smoothRows(smoother, width: img.width, height: img.height, channels: img.channels, maxval: img.maxval, read: { dst in
+            img.samples.withUnsafeBufferPointer { dst.update(from: $0.baseAddress! + y * rowLen, count: rowLen) }
+            y += 1
+        }, write: { row in out.append(contentsOf: UnsafeBufferPointer(start: row, count: rowLen)) })
+        result.samples = out
         let target = formatFor(format, input: img.format)
         noteDropped(img.pngChunks, target)
         let bytes = try ImageFile.encode(result, as: target)  // fails before output exists
@@ -164,17 +177,9 @@ struct Job {
                                             channels: channels, maxval: maxval, chunks: chunks, emit: { bytes in
                 if held != nil { held!.append(contentsOf: bytes) } else { try output.write(bytes) }
             })
-            let q = SampleRowQueue(width: width, channels: channels, maxval: maxval)
-            let source = SampleRowSource(queue: q, next: readRow)
-            let sink = SampleRowSink(queue: q, passThrough: smoother == nil) { row in
+            try smoothRows(smoother, width: width, height: height, channels: channels, maxval: maxval, read: readRow) { row in
                 if let h = held { held = nil; try h.withUnsafeBytes { try output.write($0) } }
                 try w.writeRow(row)
-            }
-            // Strength 0 streams the rows through unchanged; the scheduler's pass-through needs no network.
-            if let t = smoother {
-                try t.run(width: width, height: height, source: source, sink: sink, strength: Float(options.strength), progress: progress)
-            } else {
-                try TiledSmoother.passThrough(width: width, height: height, source: source, sink: sink)
             }
             if let h = held { held = nil; try h.withUnsafeBytes { try output.write($0) } }
             // a streamed PNG's end: checked, and its chunks after the image data carried too
@@ -188,25 +193,5 @@ struct Job {
             output.abandon()
             throw error
         }
-    }
-}
-
-/// What a PNG's signature and IHDR chunk say (33 bytes), enough to choose how to read it.
-struct PNGHeader {
-    let width: Int, height: Int, bytesPerSample: Int, channels: Int, interlaced: Bool
-
-    init(_ b: [UInt8]) throws {
-        guard b.count >= 33 else { throw ImageError.truncated("PNG ends inside its header (\(b.count) bytes)") }
-        // A text-mode transfer changes the signature's line ends: say so rather than "no IHDR".
-        guard PNGCodec.isPNG(Array(b[0..<8])) else {
-            throw ImageError.badHeader("PNG signature is damaged (" + b[0..<8].map { String(format: "%02x", $0) }.joined(separator: " ")
-                                       + "; a text-mode copy changes its line ends)")
-        }
-        guard b[12...15].elementsEqual("IHDR".utf8) else { throw ImageError.badHeader("PNG does not start with an IHDR chunk") }
-        func be32(_ i: Int) -> Int { Int(b[i]) << 24 | Int(b[i + 1]) << 16 | Int(b[i + 2]) << 8 | Int(b[i + 3]) }
-        width = be32(16); height = be32(20)
-        bytesPerSample = b[24] == 16 ? 2 : 1
-        channels = [0: 1, 2: 3, 3: 3, 4: 2, 6: 4][Int(b[25])] ?? 4
-        interlaced = b[28] != 0
     }
 }

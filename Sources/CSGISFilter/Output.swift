@@ -20,7 +20,7 @@ final class Output {
         }
         var isDir: ObjCBool = false
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue {
-            throw CLIError("cannot write '\(path)': it is a directory")
+            throw FilterError("cannot write '\(path)': it is a directory")
         }
         let dir = (path as NSString).deletingLastPathComponent
         folder = dir.isEmpty ? "." : dir
@@ -33,7 +33,7 @@ final class Output {
         }
         var template = Array((folder + "/.csgis-smooth-XXXXXX").utf8CString)
         let f = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-        guard f >= 0 else { throw CLIError("cannot write next to '\(path)': \(String(cString: strerror(errno)))") }
+        guard f >= 0 else { throw FilterError("cannot write next to '\(path)': \(String(cString: strerror(errno)))") }
         fd = f
         tempPath = String(cString: template)
         csgis_cleanup_on_signal(tempPath)
@@ -46,7 +46,7 @@ final class Output {
             let n = Foundation.write(fd, base + done, bytes.count - done)
             if n < 0 {
                 if errno == EINTR { continue }
-                throw CLIError("writing output failed: \(String(cString: strerror(errno)))")
+                throw FilterError("writing output failed: \(String(cString: strerror(errno)))")
             }
             done += n
         }
@@ -55,7 +55,7 @@ final class Output {
     func commit() throws {
         guard let finalPath else { return }
         fchmod(fd, 0o644)
-        guard fsync(fd) == 0 || errno == EINVAL else { throw CLIError("writing '\(finalPath)' failed: \(String(cString: strerror(errno)))") }
+        guard fsync(fd) == 0 || errno == EINVAL else { throw FilterError("writing '\(finalPath)' failed: \(String(cString: strerror(errno)))") }
         if tempPath == nil {
             // Name the finished file beside the target (a fresh name: linkat never replaces), then rename it over.
             var linked = false
@@ -66,14 +66,14 @@ final class Output {
             }
             guard linked else {
                 csgis_cleanup_on_signal(nil)
-                throw CLIError("cannot create '\(finalPath)': \(String(cString: strerror(errno)))")
+                throw FilterError("cannot create '\(finalPath)': \(String(cString: strerror(errno)))")
             }
         }
-        guard close(fd) == 0 else { throw CLIError("closing output failed") }
+        guard close(fd) == 0 else { throw FilterError("closing output failed") }
         guard rename(tempPath!, finalPath) == 0 else {
             unlink(tempPath!)
             csgis_cleanup_on_signal(nil)
-            throw CLIError("cannot create '\(finalPath)': \(String(cString: strerror(errno)))")
+            throw FilterError("cannot create '\(finalPath)': \(String(cString: strerror(errno)))")
         }
         csgis_cleanup_on_signal(nil)
         committed = true

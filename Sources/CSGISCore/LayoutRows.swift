@@ -1,0 +1,53 @@
+/// The one row adapter between a front end and the scheduler: reads rows in `input`'s layout
+/// through `read`, hands RGB floats to the network, keeps each input row until its result is
+/// written (so alpha is restored from it, or the row passes through unchanged) and writes
+/// rows in `output`'s layout through `write`. The filter (netpbm/PNG rows), `csgis_smooth`
+/// (the caller's buffers) and `csgis_smooth_stream` (the caller's callbacks) all use it.
+public final class LayoutRows: RowSource, RowSink {
+    /// Moves `count` rows starting at row `first`, `stride` bytes apart, into or out of `rows`.
+    public typealias Transfer = (_ first: Int, _ count: Int, _ rows: UnsafeMutableRawPointer) throws -> Void
+    public let input: PixelLayout, output: PixelLayout
+    private let read: Transfer, write: Transfer
+    private var readRow = 0, writtenRow = 0
+    private var pending = RowsInFlight<[UInt8]>()
+    /// Strength 0 with one layout: rows are copied unchanged, bit for bit.
+    private let passThrough: Bool
+
+    public init(input: PixelLayout, output: PixelLayout, passThrough: Bool, read: @escaping Transfer, write: @escaping Transfer) {
+        self.input = input; self.output = output; self.read = read; self.write = write
+        self.passThrough = passThrough && input.sample == output.sample && input.maxval == output.maxval && input.stride == output.stride
+    }
+
+    /// Bytes held per row in flight (the kept input row, the output row being written), for
+    /// the scheduler's budget: `TiledSmoother(rowOverhead:)`.
+    public static func rowOverhead(input: PixelLayout, output: PixelLayout) -> Int { input.stride + output.stride + 64 }
+
+    public func readRows(_ count: Int, into buffer: UnsafeMutablePointer<Float>) throws {
+        var raw = [UInt8](repeating: 0, count: input.stride * count)
+        try raw.withUnsafeMutableBytes { try read(readRow, count, $0.baseAddress!) }
+        for r in 0..<count {
+            let row = Array(raw[(r * input.stride)..<(r * input.stride + input.stride)])
+            row.withUnsafeBytes { input.toRGB($0.baseAddress!, buffer + r * input.width * 3) }
+            pending.push(row)
+        }
+        readRow += count
+    }
+
+    public func writeRows(_ count: Int, from buffer: UnsafePointer<Float>) throws {
+        var raw = [UInt8](repeating: 0, count: output.stride * count)
+        raw.withUnsafeMutableBytes { out in
+            for r in 0..<count {
+                let src = pending.pop()
+                src.withUnsafeBytes { s in
+                    if passThrough {
+                        (out.baseAddress! + r * output.stride).copyMemory(from: s.baseAddress!, byteCount: output.stride)
+                    } else {
+                        output.fromRGB(buffer + r * output.width * 3, out.baseAddress! + r * output.stride, alphaFrom: s.baseAddress!, input)
+                    }
+                }
+            }
+        }
+        try raw.withUnsafeMutableBytes { try write(writtenRow, count, $0.baseAddress!) }
+        writtenRow += count
+    }
+}
