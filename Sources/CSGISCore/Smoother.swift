@@ -21,6 +21,7 @@ public final class Smoother {
     public let threads: Int
     private let ctx: DNNLContext
     private let store: WeightStore
+    private let prims: ConvPrimitives
     private var arena: Arena?
     private var plans: [Int: InferencePlan] = [:]  // by width << 32 | height
     private var planOrder: [Int] = []
@@ -51,10 +52,11 @@ public final class Smoother {
         for o in 0..<c.cout { for i in 0..<c.cin { for k in 0..<9 { w[(o * (dim + 4) + i) * 9 + k] = c.weights[(o * c.cin + i) * 9 + k] } } }
         convs[i2] = FoldedConv(cin: dim + 4, cout: c.cout, dilation: 1, weights: w, bias: c.bias)
         store = try WeightStore(convs: convs, precision: self.precision, ctx: ctx)
+        prims = ConvPrimitives(store: store, precision: self.precision, ctx: ctx)
     }
 
     /// oneDNN implementations used so far (e.g. "brg:avx512_core_amx").
-    public var implementations: [String] { Array(plans.values.reduce(into: Set<String>()) { $0.formUnion($1.implementations) }).sorted() }
+    public var implementations: [String] { Array(prims.implementations.union(streaming?.implementations ?? [])).sorted() }
 
     /// Smooths a whole image in one pass (memory grows with its area).
     public func smooth(_ image: RGBImage, shouldStop: () -> Bool = { false }) throws -> SmoothingResult {
@@ -73,12 +75,12 @@ public final class Smoother {
     func reserve(pixels: Int) throws {
         if let a = arena, a.capacity >= pixels { return }
         plans = [:]; planOrder = []; arena = nil  // free the old arena first
-        arena = try Arena(capacity: pixels, dim: model.config.dim, precision: precision)
+        arena = try Arena(capacity: pixels, config: model.config, precision: precision)
     }
 
     /// Bytes of activation storage for an image of `pixels` pixels.
-    public static func activationBytes(pixels: Int, dim: Int, precision: Precision) -> Int {
-        pixels * Arena.bytesPerPixel(dim: dim, precision: precision)
+    public static func activationBytes(pixels: Int, config: ModelConfig, precision: Precision) -> Int {
+        pixels * Arena.bytesPerPixel(config: config, precision: precision)
     }
 
     func plan(width: Int, height: Int) throws -> InferencePlan {
@@ -86,7 +88,8 @@ public final class Smoother {
         if let p = plans[key] { return p }
         try reserve(pixels: width * height)
         if planOrder.count >= Smoother.planCacheSize { plans[planOrder.removeFirst()] = nil }
-        let p = try InferencePlan(width: width, height: height, config: model.config, precision: precision, store: store, ctx: ctx, arena: arena!)
+        let p = try InferencePlan(width: width, height: height, config: model.config, precision: precision, store: store, ctx: ctx,
+                                  prims: prims, arena: arena!)
         plans[key] = p
         planOrder.append(key)
         return p

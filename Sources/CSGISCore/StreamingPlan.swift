@@ -16,9 +16,9 @@ final class StreamingPlan {
     private let ctx: DNNLContext
     private let store: WeightStore
     private var graph: Graph
-    private var prims: [InferencePlan.ConvKey: DNNLPrimitive] = [:]
+    private let prims: ConvPrimitives
     private var convMemory: [Int: (src: DNNLMemory, dst: DNNLMemory, extra: DNNLMemory?)] = [:]
-    private(set) var implementations: Set<String> = []
+    var implementations: Set<String> { prims.implementations }
     private let storage: [AlignedBuffer]
     /// Bytes of row windows this plan holds.
     var windowBytes: Int { storage.reduce(0) { $0 + $1.bytes } }
@@ -31,6 +31,7 @@ final class StreamingPlan {
          ctx: DNNLContext) throws {
         self.width = width; self.height = height; self.rowsPerStep = rowsPerStep
         self.precision = precision; self.store = store; self.ctx = ctx
+        prims = ConvPrimitives(store: store, precision: precision, ctx: ctx)
         var g = Graph(config: config, precision: precision)
         // exactly the span the schedule needs: a window shifts its rows down most steps
         // (about 5% of the CPU time in a profile), but slack would cost up to 2x the memory
@@ -129,26 +130,10 @@ final class StreamingPlan {
 
     /// Packs channel ranges of several nodes into `d`'s rows; nil parts are zero channels.
     private func concat(_ parts: [(node: Int?, channels: Int)], into d: Int, rows: Range<Int>) throws {
-        let total = graph.nodes[d].channels, bf = precision == .bf16
         for y in rows {
-            let dst = rowPointer(d, y)
-            var ch = 0
-            for p in parts {
-                defer { ch += p.channels }
-                guard let n = p.node else {
-                    for x in 0..<width { memset(dst + (x * total + ch) * graph.nodes[d].elementBytes, 0, p.channels * graph.nodes[d].elementBytes) }
-                    continue
-                }
-                let src = rowPointer(n, y), sc = graph.nodes[n].channels
-                if graph.nodes[n].elementBytes == graph.nodes[d].elementBytes {
-                    let eb = graph.nodes[d].elementBytes
-                    for x in 0..<width { (dst + (x * total + ch) * eb).copyMemory(from: src + x * sc * eb, byteCount: sc * eb) }
-                } else {  // f32 head into bf16 features
-                    precondition(bf)
-                    let s = src.assumingMemoryBound(to: Float.self), t = dst.assumingMemoryBound(to: UInt16.self)
-                    for x in 0..<width { for c in 0..<sc { t[x * total + ch + c] = bf16(s[x * sc + c]) } }
-                }
-            }
+            Graph.concat(parts.map { p in (p.node.map { UnsafeRawPointer(rowPointer($0, y)) }, p.channels, p.node.map { graph.nodes[$0].channels } ?? 0,
+                                           p.node.map { graph.nodes[$0].elementBytes } ?? 0) },
+                         into: rowPointer(d, y), channels: graph.nodes[d].channels, elementBytes: graph.nodes[d].elementBytes, pixels: width)
         }
     }
 
@@ -156,20 +141,9 @@ final class StreamingPlan {
         let c = store.convs[layer], d = c.dilation, R = rowsPerStep
         let srcT = precision.activationType
         let dstT: dnnl_data_type_t = graph.nodes[dst].elementBytes == 4 ? dnnl_f32 : precision.activationType
-        let res: Int32 = residual != nil ? 2 : sum ? 1 : 0
-        let key = InferencePlan.ConvKey(cin: c.cin, cout: c.cout, dilation: d, src: srcT.rawValue, dst: dstT.rawValue, relu: relu, residual: res)
-        let prim: DNNLPrimitive
-        if let p = prims[key] { prim = p } else {
-            var spec = csgis_conv_spec(h: Int32(R), w: Int32(width), cin: Int32(c.cin), cout: Int32(c.cout), dilation: Int32(d),
-                                       ih: Int32(R + 2 * d), pad_h: 0,
-                                       src_dt: srcT, wei_dt: precision.activationType, dst_dt: dstT, relu: relu ? 1 : 0, sum: res)
-            var pd: dnnl_primitive_desc_t?, p: dnnl_primitive_t?
-            try check(csgis_conv_create(ctx.engine, &spec, &pd, &p),
-                      "creating a \(c.cin)->\(c.cout) convolution (dilation \(d)) for rows \(width) wide")
-            prim = DNNLPrimitive(handle: p!, pd: pd!)
-            prims[key] = prim
-            implementations.insert(String(cString: csgis_primitive_impl_name(pd)))
-        }
+        // R rows from R + 2d input rows: the window holds the padding rows itself
+        let prim = try prims.get(layer: layer, rows: R, width: width, inputRows: R + 2 * d, padH: 0, relu: relu,
+                                 residual: residual != nil ? 2 : sum ? 1 : 0, dst: dstT)
         if convMemory[o] == nil {
             let e = ctx.engine, w = Int32(width)
             let s = try DNNLMemory({ csgis_nhwc_memory(e, Int32(R + 2 * d), w, Int32(c.cin), srcT, nil, $0) }, "row block memory")
@@ -184,129 +158,5 @@ final class StreamingPlan {
         let wm = try store.weights(layer, desc: csgis_conv_weights_md(prim.pd)!)
         try check(csgis_conv_execute(prim.handle, ctx.stream, m.src.handle, wm.handle, store.bias[layer].handle, m.dst.handle,
                                      m.extra?.handle), "running convolution \(layer)")
-    }
-}
-
-/// The network as a graph of row windows (nodes) and the operations that fill them, in
-/// execution order, with the demand-driven schedule both the plan and its sizing use.
-struct Graph {
-    struct Node {
-        var channels: Int, elementBytes: Int
-        var capacity = 0, base = 0, hi = 0
-        /// (op, reach): an op reading this node, and how many rows above its next row it reads.
-        var consumers: [(op: Int, reach: Int)] = []
-    }
-    enum Kind {
-        case read
-        case convert(Int)
-        case concat([(node: Int?, channels: Int)])
-        case conv(layer: Int, src: Int, relu: Bool, residual: Int?, sumOnto: Int?)
-        case write(result: Int, input: Int)
-    }
-    struct Op {
-        var kind: Kind
-        var dst: Int?
-        /// (node, reach): what the op reads, and how many rows beyond its step on either
-        /// side (a conv's dilation for its input, 0 otherwise).
-        var sources: [(node: Int, reach: Int)]
-        var next = 0
-    }
-    var nodes: [Node] = []
-    var ops: [Op] = []
-    /// The f32 input rows (kept until written, for blending).
-    private(set) var inputNode = 0
-
-    init(config: ModelConfig, precision: Precision) {
-        let ab = precision.activationBytes, dim = config.dim
-        let layers = config.layers
-        func node(_ c: Int, _ b: Int) -> Int { nodes.append(Node(channels: c, elementBytes: b)); return nodes.count - 1 }
-        func add(_ kind: Kind, dst: Int?, sources: [(Int, Int)]) {
-            let o = ops.count
-            for (n, reach) in sources { nodes[n].consumers.append((o, reach)) }
-            ops.append(Op(kind: kind, dst: dst, sources: sources.map { (node: $0.0, reach: $0.1) }))
-        }
-        var l = 0
-        func conv(_ src: Int, relu: Bool, residual: Int? = nil, sumOnto: Int? = nil, f32: Bool = false) -> Int {
-            let spec = layers[l]
-            let d = node(spec.cout, f32 ? 4 : ab)
-            var s = [(src, spec.dilation)]
-            if let r = residual { s.append((r, 0)) }
-            if let r = sumOnto { s.append((r, 0)) }
-            add(.conv(layer: l, src: src, relu: relu, residual: residual, sumOnto: sumOnto), dst: d, sources: s)
-            l += 1
-            return d
-        }
-        func block(_ a: Int) -> Int {
-            let t1 = conv(a, relu: true), t2 = conv(t1, relu: true)
-            return conv(t2, relu: true, residual: a)
-        }
-        inputNode = node(3, 4)
-        add(.read, dst: inputNode, sources: [])
-        var inp = inputNode
-        if precision == .bf16 {
-            inp = node(3, 2)
-            add(.convert(inputNode), dst: inp, sources: [(inputNode, 0)])
-        }
-        var x = conv(inp, relu: false)
-        for _ in 0..<config.numBlock { x = block(x) }
-        let features = x
-        var t = conv(features, relu: true); t = conv(t, relu: true)
-        let edge = conv(t, relu: false, f32: true)
-        // interpreter2 reads [features, edge, out1] with zero weights for out1 (not yet known)
-        let f1 = node(dim + 4, ab)
-        add(.concat([(features, dim), (edge, 1), (nil, 3)]), dst: f1, sources: [(features, 0), (edge, 0)])
-        x = conv(f1, relu: true)
-        for _ in 0..<3 { x = block(x) }
-        x = conv(x, relu: true)
-        let out1 = conv(x, relu: false, f32: true)
-        let f2 = node(dim + 4, ab)
-        add(.concat([(features, dim), (edge, 1), (out1, 3)]), dst: f2, sources: [(features, 0), (edge, 0), (out1, 0)])
-        x = conv(f2, relu: true)
-        for _ in 0..<6 { x = block(x) }
-        let result = conv(x, relu: false, sumOnto: out1, f32: true)
-        precondition(l == layers.count)
-        add(.write(result: result, input: inputNode), dst: nil, sources: [(result, 0), (inputNode, 0)])
-    }
-
-    /// The first row of node n that some consumer still reads.
-    func lowestNeeded(_ n: Int) -> Int {
-        nodes[n].consumers.reduce(nodes[n].hi) { min($0, ops[$1.op].next - $1.reach) }
-    }
-
-    /// True when op o's next step is wanted by a consumer and its inputs are present.
-    func isRunnable(_ o: Int, height: Int, rowsPerStep R: Int) -> Bool {
-        let op = ops[o], y = op.next
-        if let d = op.dst {
-            // wanted: an unfinished consumer's next step reads rows at or beyond y
-            guard nodes[d].consumers.contains(where: { ops[$0.op].next < height && y < ops[$0.op].next + R + $0.reach }) else { return false }
-        } else if y >= height { return false }
-        if y >= height { return true }  // zero rows below the image read nothing
-        return op.sources.allSatisfy { nodes[$0.node].hi >= y + R + $0.reach }
-    }
-
-    /// Runs the schedule without computing; returns each node's window rows (its capacity).
-    func simulate(height: Int, rowsPerStep R: Int) -> [Int] {
-        var g = self
-        var cap = [Int](repeating: StreamingPlan.topPad, count: nodes.count)
-        for i in g.nodes.indices { g.nodes[i].base = -StreamingPlan.topPad; g.nodes[i].hi = 0 }
-        let last = g.ops.count - 1
-        while g.ops[last].next < height {
-            var ran = false
-            for o in g.ops.indices where g.isRunnable(o, height: height, rowsPerStep: R) {
-                let y = g.ops[o].next
-                if let d = g.ops[o].dst {
-                    let lo = g.lowestNeeded(d)
-                    cap[d] = max(cap[d], y + R - lo)
-                    g.nodes[d].hi = y + R
-                }
-                g.ops[o].next = y + R
-                ran = true
-            }
-            if !ran {
-                let state = g.ops.indices.map { o in "op\(o) next \(g.ops[o].next) dst \(g.ops[o].dst.map { "n\($0) hi \(g.nodes[$0].hi)" } ?? "-") src \(g.ops[o].sources.map { "n\($0.node)+\($0.reach)" })" }
-                preconditionFailure("row schedule stalls: " + state.joined(separator: "; "))
-            }
-        }
-        return cap
     }
 }

@@ -63,7 +63,7 @@ public struct TileGeometry: Equatable, Sendable {
     static func denseBytes(width: Int, height: Int, model: ModelConfig, precision: Precision, rowOverhead: Int) -> Int {
         let (px, o) = width.multipliedReportingOverflow(by: height)
         guard !o, px < Int.max / 1024 else { return .max }
-        return Smoother.activationBytes(pixels: px, dim: model.dim, precision: precision) + px * 12
+        return Smoother.activationBytes(pixels: px, config: model, precision: precision) + px * 12
             + height * rowOverhead + model.parameterCount * (4 + precision.activationBytes) * 2 + 64 * width * 12
     }
 

@@ -1,0 +1,155 @@
+import Foundation
+
+/// The network as a graph of row windows (nodes) and the operations that fill them, in
+/// execution order, with the demand-driven schedule both the plan and its sizing use.
+struct Graph {
+    struct Node {
+        var channels: Int, elementBytes: Int
+        var capacity = 0, base = 0, hi = 0
+        /// (op, reach): an op reading this node, and how many rows above its next row it reads.
+        var consumers: [(op: Int, reach: Int)] = []
+    }
+    enum Kind {
+        case read
+        case convert(Int)
+        case concat([(node: Int?, channels: Int)])
+        case conv(layer: Int, src: Int, relu: Bool, residual: Int?, sumOnto: Int?)
+        case write(result: Int, input: Int)
+    }
+    struct Op {
+        var kind: Kind
+        var dst: Int?
+        /// (node, reach): what the op reads, and how many rows beyond its step on either
+        /// side (a conv's dilation for its input, 0 otherwise).
+        var sources: [(node: Int, reach: Int)]
+        var next = 0
+    }
+    var nodes: [Node] = []
+    var ops: [Op] = []
+    /// The f32 input rows (kept until written, for blending).
+    private(set) var inputNode = 0
+    /// The network's f32 outputs: the smoothed image (out1 + out2), out1 and the edge logits.
+    private(set) var resultNode = 0, out1Node = 0, edgeNode = 0
+
+    init(config: ModelConfig, precision: Precision) {
+        let ab = precision.activationBytes, dim = config.dim
+        let layers = config.layers
+        func node(_ c: Int, _ b: Int) -> Int { nodes.append(Node(channels: c, elementBytes: b)); return nodes.count - 1 }
+        func add(_ kind: Kind, dst: Int?, sources: [(Int, Int)]) {
+            let o = ops.count
+            for (n, reach) in sources { nodes[n].consumers.append((o, reach)) }
+            ops.append(Op(kind: kind, dst: dst, sources: sources.map { (node: $0.0, reach: $0.1) }))
+        }
+        var l = 0
+        func conv(_ src: Int, relu: Bool, residual: Int? = nil, sumOnto: Int? = nil, f32: Bool = false) -> Int {
+            let spec = layers[l]
+            let d = node(spec.cout, f32 ? 4 : ab)
+            var s = [(src, spec.dilation)]
+            if let r = residual { s.append((r, 0)) }
+            if let r = sumOnto { s.append((r, 0)) }
+            add(.conv(layer: l, src: src, relu: relu, residual: residual, sumOnto: sumOnto), dst: d, sources: s)
+            l += 1
+            return d
+        }
+        func block(_ a: Int) -> Int {
+            let t1 = conv(a, relu: true), t2 = conv(t1, relu: true)
+            return conv(t2, relu: true, residual: a)
+        }
+        inputNode = node(3, 4)
+        add(.read, dst: inputNode, sources: [])
+        var inp = inputNode
+        if precision == .bf16 {
+            inp = node(3, 2)
+            add(.convert(inputNode), dst: inp, sources: [(inputNode, 0)])
+        }
+        var x = conv(inp, relu: false)
+        for _ in 0..<config.numBlock { x = block(x) }
+        let features = x
+        var t = conv(features, relu: true); t = conv(t, relu: true)
+        let edge = conv(t, relu: false, f32: true)
+        // interpreter2 reads [features, edge, out1] with zero weights for out1 (not yet known)
+        let f1 = node(dim + 4, ab)
+        add(.concat([(features, dim), (edge, 1), (nil, 3)]), dst: f1, sources: [(features, 0), (edge, 0)])
+        x = conv(f1, relu: true)
+        for _ in 0..<3 { x = block(x) }
+        x = conv(x, relu: true)
+        let out1 = conv(x, relu: false, f32: true)
+        // refine reads [features, edge, out1]: f1's first dim + 1 channels with out1 filled in
+        // (so the one-pass plan fills f1 in place instead of keeping features for it)
+        let f2 = node(dim + 4, ab)
+        add(.concat([(f1, dim + 1), (out1, 3)]), dst: f2, sources: [(f1, 0), (out1, 0)])
+        x = conv(f2, relu: true)
+        for _ in 0..<6 { x = block(x) }
+        let result = conv(x, relu: false, sumOnto: out1, f32: true)
+        precondition(l == layers.count)
+        resultNode = result; out1Node = out1; edgeNode = edge
+        add(.write(result: result, input: inputNode), dst: nil, sources: [(result, 0), (inputNode, 0)])
+    }
+
+    /// Packs `parts` (the first `channels` of pixel-interleaved sources with `stride` channels
+    /// per pixel; nil: zero channels) into `dst`, `channels` per pixel, over `pixels` pixels;
+    /// an f32 source into bf16 `dst` is rounded like the input conversion. A part that is
+    /// `dst` itself at its own place is already there (the one-pass plan's in-place fill).
+    static func concat(_ parts: [(src: UnsafeRawPointer?, channels: Int, stride: Int, elementBytes: Int)], into dst: UnsafeMutableRawPointer,
+                       channels total: Int, elementBytes eb: Int, pixels: Int) {
+        var ch = 0
+        for p in parts {
+            defer { ch += p.channels }
+            guard let src = p.src else {
+                for x in 0..<pixels { memset(dst + (x * total + ch) * eb, 0, p.channels * eb) }
+                continue
+            }
+            let sc = p.channels, ss = p.stride
+            if src == UnsafeRawPointer(dst + ch * eb) && ss == total { continue }
+            if p.elementBytes == eb {
+                for x in 0..<pixels { (dst + (x * total + ch) * eb).copyMemory(from: src + x * ss * eb, byteCount: sc * eb) }
+            } else {  // f32 head into bf16 features
+                precondition(p.elementBytes == 4 && eb == 2)
+                let s = src.assumingMemoryBound(to: Float.self), t = dst.assumingMemoryBound(to: UInt16.self)
+                for x in 0..<pixels { for c in 0..<sc { t[x * total + ch + c] = bf16(s[x * ss + c]) } }
+            }
+        }
+    }
+
+    /// The first row of node n that some consumer still reads.
+    func lowestNeeded(_ n: Int) -> Int {
+        nodes[n].consumers.reduce(nodes[n].hi) { min($0, ops[$1.op].next - $1.reach) }
+    }
+
+    /// True when op o's next step is wanted by a consumer and its inputs are present.
+    func isRunnable(_ o: Int, height: Int, rowsPerStep R: Int) -> Bool {
+        let op = ops[o], y = op.next
+        if let d = op.dst {
+            // wanted: an unfinished consumer's next step reads rows at or beyond y
+            guard nodes[d].consumers.contains(where: { ops[$0.op].next < height && y < ops[$0.op].next + R + $0.reach }) else { return false }
+        } else if y >= height { return false }
+        if y >= height { return true }  // zero rows below the image read nothing
+        return op.sources.allSatisfy { nodes[$0.node].hi >= y + R + $0.reach }
+    }
+
+    /// Runs the schedule without computing; returns each node's window rows (its capacity).
+    func simulate(height: Int, rowsPerStep R: Int) -> [Int] {
+        var g = self
+        var cap = [Int](repeating: StreamingPlan.topPad, count: nodes.count)
+        for i in g.nodes.indices { g.nodes[i].base = -StreamingPlan.topPad; g.nodes[i].hi = 0 }
+        let last = g.ops.count - 1
+        while g.ops[last].next < height {
+            var ran = false
+            for o in g.ops.indices where g.isRunnable(o, height: height, rowsPerStep: R) {
+                let y = g.ops[o].next
+                if let d = g.ops[o].dst {
+                    let lo = g.lowestNeeded(d)
+                    cap[d] = max(cap[d], y + R - lo)
+                    g.nodes[d].hi = y + R
+                }
+                g.ops[o].next = y + R
+                ran = true
+            }
+            if !ran {
+                let state = g.ops.indices.map { o in "op\(o) next \(g.ops[o].next) dst \(g.ops[o].dst.map { "n\($0) hi \(g.nodes[$0].hi)" } ?? "-") src \(g.ops[o].sources.map { "n\($0.node)+\($0.reach)" })" }
+                preconditionFailure("row schedule stalls: " + state.joined(separator: "; "))
+            }
+        }
+        return cap
+    }
+}
