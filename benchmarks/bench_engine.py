@@ -13,7 +13,6 @@ Needs: swift build -c release (for .build/release/csgis-bench), torch, onnx, onn
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -21,6 +20,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "training"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from cpuinfo import cpu_model  # noqa: E402
 
 REF_SCRIPT = r'''
 import json, sys, time
@@ -32,6 +33,7 @@ def peak_rss_mb():
 sys.path.insert(0, sys.argv[1])
 import torch
 from csgis.weights import load_model
+
 path, w, h, mode, threads, runs = sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5], int(sys.argv[6]), int(sys.argv[7])
 torch.set_num_threads(threads)
 net, meta = load_model(path)
@@ -75,13 +77,6 @@ def run_json(cmd, env=None):
     return json.loads(r.stdout.strip().splitlines()[-1])
 
 
-def cpu_name():
-    for line in open("/proc/cpuinfo"):
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor()
-
-
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--threads", type=int, default=2)
@@ -99,7 +94,7 @@ def main():
     tmp = Path(tempfile.mkdtemp(prefix="csgis-bench-"))
     import torch
     from csgis.model import CSGISNet
-    print(f"# {cpu_name()}, {os.cpu_count()} cores visible, {a.threads} threads; torch {torch.__version__}", flush=True)
+    print(f"# {cpu_model()}, {os.cpu_count()} cores visible, {a.threads} threads; torch {torch.__version__}", flush=True)
     results = []
     hdr = f"{'model':7} {'size':>9} {'engine':18} {'s/run':>8} {'s/MP':>7} {'GFLOP/s':>8} {'RSS MB':>8} {'vs torch':>9}"
     print(hdr, flush=True)
@@ -149,7 +144,7 @@ def main():
             print(f"  {r['config']:6} {r['size']:>4}  {r['name']:11} vs torch same precision {r.get('ratio_vs_torch', '-'):>6}"
                   f"   vs onnxruntime fp32 {r.get('ratio_vs_ort', '-'):>6}   load {r['load_ms']:.0f} ms")
     if a.json:
-        Path(a.json).write_text(json.dumps({"cpu": cpu_name(), "threads": a.threads, "torch": torch.__version__,
+        Path(a.json).write_text(json.dumps({"cpu": cpu_model(), "threads": a.threads, "torch": torch.__version__,
                                             "results": results}, indent=1))
 
 

@@ -25,6 +25,9 @@ import tempfile
 import zlib
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from cpuinfo import cpu_model  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 FILTER = ROOT / ".build" / "release" / "csgis-smooth"
 MODELS = {"tiny": ROOT / "Tests" / "Fixtures" / "tiny-4x1.safetensors",
@@ -86,15 +89,6 @@ def measure(model, budget, path, kind, out_dir):
 def parse_bytes(s):
     units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
     return int(float(s[:-1]) * units[s[-1].upper()]) if s[-1].upper() in units else int(s)
-
-
-def cpu_model():
-    """The CPU's name, family and the vector units that matter to oneDNN."""
-    info = dict(line.split(":", 1) for line in open("/proc/cpuinfo").read().split("\n\n")[0].splitlines() if ":" in line)
-    info = {k.strip(): v.strip() for k, v in info.items()}
-    flags = set(info.get("flags", "").split())
-    units = [u for u, f in (("AVX2", "avx2"), ("AVX-512", "avx512f"), ("AVX512-BF16", "avx512_bf16"), ("AMX", "amx_tile")) if f in flags]
-    return f"{info.get('model name', 'unknown CPU')} (family {info.get('cpu family', '?')}; {', '.join(units) or 'no AVX2'})"
 
 
 def main():

@@ -18,6 +18,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from cpuinfo import cpu_model  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / ".build" / "release" / "csgis-bench"
 
@@ -32,13 +35,6 @@ def run(model, w, h, budget, threads=2, precision="auto", tile=None, dry=False):
     if r.returncode:
         return {"error": r.stderr.strip()}
     return json.loads(r.stdout)
-
-
-def cpu_model():
-    for line in open("/proc/cpuinfo"):
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return "unknown CPU"
 
 
 def main():
