@@ -73,13 +73,14 @@ fi
 
 # What ImageMagick renders: the samples, every field that changes how they display, and the
 # file's properties (text, chunks found) but its name, dates and sample layout (IHDR, PLTE, tRNS:
-# the readers expand palettes and tRNS to RGB and alpha; the RGBA samples are compared).
+# the readers expand palettes and tRNS to RGB and alpha; the RGBA samples are compared). tIME
+# (the source's last-modified time; PngSuite's cm*) is not carried: the output is a new image.
 render() {
     convert "$1" -depth 16 rgba:- | sha1sum
     identify -verbose "$1" | awk '
         /^  [A-Z]/ { props = ($1 == "Properties:") }
         /^ *(Colorspace|Gamma|Rendering intent|red primary|green primary|blue primary|white point|Background color|Resolution|Units|Profile-[A-Za-z0-9]+):/ { print; next }
-        props && /^    / && !/^    (date:|filename:|png:(IHDR|PLTE|tRNS))/ { print }'
+        props && /^    / && !/^    (date:|filename:|png:(IHDR|PLTE|tRNS|tIME))/ { print }'
 }
 
 compgen -G "$dir/*.png" >/dev/null || { echo "pngsuite: no files in $dir (offline?); nothing checked" >&2; exit 0; }
