@@ -212,6 +212,25 @@ private func smoothRows(_ m: CSGISModel, _ context: Context?, _ options: UnsafeP
     try t.run(width: input.width, height: input.height, source: rows, sink: rows, strength: o.strength, progress: progress, shouldStop: stop)
 }
 
+/// The caller's buffers as an image the scheduler reads and writes by column range (so a
+/// wide image runs in full-height strips, holding no bands); alpha comes from `src`.
+private final class MemoryImage: RandomAccessImage {
+    let input: PixelLayout, output: PixelLayout
+    let src: UnsafeRawPointer, dst: UnsafeMutableRawPointer
+    init(input: PixelLayout, src: UnsafeRawPointer, output: PixelLayout, dst: UnsafeMutableRawPointer) {
+        self.input = input; self.output = output; self.src = src; self.dst = dst
+    }
+    func readRows(_ first: Int, _ count: Int, columns: Range<Int>, into buffer: UnsafeMutablePointer<Float>) throws {
+        for r in 0..<count { input.toRGB(src + (first + r) * input.stride, buffer + r * columns.count * 3, columns: columns) }
+    }
+    func writeRows(_ first: Int, _ count: Int, columns: Range<Int>, from buffer: UnsafePointer<Float>) throws {
+        for r in 0..<count {
+            output.fromRGB(buffer + r * columns.count * 3, dst + (first + r) * output.stride, alphaFrom: src + (first + r) * input.stride,
+                           input, columns: columns)
+        }
+    }
+}
+
 @_cdecl("csgis_smooth")
 public func cSmooth(_ model: OpaquePointer?, _ options: UnsafePointer<csgis_options>?, _ srcDesc: UnsafePointer<csgis_image>?,
                     _ src: UnsafeRawPointer?, _ dstDesc: UnsafePointer<csgis_image>?, _ dst: UnsafeMutableRawPointer?) -> csgis_status {
@@ -251,13 +270,21 @@ private func smoothImage(_ name: String, _ model: CSGISModel?, _ context: Contex
         }
         defer { free(scratch) }
         let target = scratch ?? dst
-        try smoothRows(m, context, options, input: s, output: d, read: { first, count, rows in
-            for r in 0..<count { (rows + r * s.stride).copyMemory(from: src + (first + r) * s.stride, byteCount: sRow) }
-            return 0
-        }, write: { first, count, rows in
-            for r in 0..<count { (target + (first + r) * d.stride).copyMemory(from: rows + r * d.stride, byteCount: dRow) }
-            return 0
-        })
+        let o = options?.pointee ?? cDefaultOptions()
+        if o.strength == 0 {  // rows copied through bit for bit (LayoutRows' pass-through)
+            try smoothRows(m, context, options, input: s, output: d, read: { first, count, rows in
+                for r in 0..<count { (rows + r * s.stride).copyMemory(from: src + (first + r) * s.stride, byteCount: sRow) }
+                return 0
+            }, write: { first, count, rows in
+                for r in 0..<count { (target + (first + r) * d.stride).copyMemory(from: rows + r * d.stride, byteCount: dRow) }
+                return 0
+            })
+        } else {
+            let t = try smoother(m, o, context: context)  // nothing is held per row: rows are read where they lie
+            let (progress, stop) = callbacks(o)
+            try t.run(width: s.width, height: s.height, image: MemoryImage(input: s, src: src, output: d, dst: target),
+                      strength: o.strength, progress: progress, shouldStop: stop)
+        }
         if let scratch { dst.copyMemory(from: scratch, byteCount: dSpan) }
         return CSGIS_OK
     } catch { return status(for: error) }

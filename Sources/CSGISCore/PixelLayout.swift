@@ -71,14 +71,16 @@ public struct PixelLayout: Equatable, Sendable {
         }
     }
 
-    /// One row -> RGB floats in 0...1 (grey is replicated into R, G and B).
-    public func toRGB(_ row: UnsafeRawPointer, _ out: UnsafeMutablePointer<Float>) {
-        let c = colourIndices
-        for x in 0..<width {
+    /// One row (its pixels in `columns`, all by default) -> RGB floats in 0...1, 3 per pixel
+    /// from `out` on (grey is replicated into R, G and B).
+    public func toRGB(_ row: UnsafeRawPointer, _ out: UnsafeMutablePointer<Float>, columns: Range<Int>? = nil) {
+        let c = colourIndices, cols = columns ?? 0..<width
+        for x in cols {
+            let o = 3 * (x - cols.lowerBound)
             if c.count == 1 {
-                let v = load(row, x * channels + c[0]); out[3 * x] = v; out[3 * x + 1] = v; out[3 * x + 2] = v
+                let v = load(row, x * channels + c[0]); out[o] = v; out[o + 1] = v; out[o + 2] = v
             } else {
-                for k in 0..<3 { out[3 * x + k] = load(row, x * channels + c[k]) }
+                for k in 0..<3 { out[o + k] = load(row, x * channels + c[k]) }
             }
         }
     }
@@ -86,15 +88,17 @@ public struct PixelLayout: Equatable, Sendable {
     /// RGB floats -> one row (grey is the mean of R, G and B; values are clipped), alpha taken
     /// from `source`, a row in `sourceLayout`: copied sample for sample when the two layouts'
     /// integer samples agree, converted otherwise.
+    /// `columns`: only those pixels of the rows (all by default), `rgb` holding just them.
     public func fromRGB(_ rgb: UnsafePointer<Float>, _ row: UnsafeMutableRawPointer, alphaFrom source: UnsafeRawPointer,
-                        _ sourceLayout: PixelLayout) {
-        let c = colourIndices
+                        _ sourceLayout: PixelLayout, columns: Range<Int>? = nil) {
+        let c = colourIndices, cols = columns ?? 0..<width
         let copyAlpha = sample != .f32 && sample == sourceLayout.sample && maxval == sourceLayout.maxval
-        for x in 0..<width {
+        for x in cols {
+            let i = 3 * (x - cols.lowerBound)
             if c.count == 1 {
-                store(row, x * channels + c[0], (rgb[3 * x] + rgb[3 * x + 1] + rgb[3 * x + 2]) / 3)
+                store(row, x * channels + c[0], (rgb[i] + rgb[i + 1] + rgb[i + 2]) / 3)
             } else {
-                for k in 0..<3 { store(row, x * channels + c[k], rgb[3 * x + k]) }
+                for k in 0..<3 { store(row, x * channels + c[k], rgb[i + k]) }
             }
             guard alpha >= 0 else { continue }
             let from = x * sourceLayout.channels + sourceLayout.alpha, to = x * channels + alpha

@@ -22,6 +22,8 @@ public struct TileGeometry: Equatable, Sendable {
     public var tilesDown: Int { (imageHeight + tileHeight - 1) / tileHeight }
     /// One tile: the image streams straight from source to sink.
     public var isWholeImage: Bool { tilesAcross == 1 && tilesDown == 1 }
+    /// Tiles are strips of the full height over a random-access image: no band buffers.
+    public var isStrips = false
     /// The budget holds the whole image's activations: it is read whole and run in one
     /// pass per layer (1.3-1.5x faster than row streaming on a 2-core AVX2 EPYC; the same
     /// floats).
@@ -37,7 +39,7 @@ public struct TileGeometry: Equatable, Sendable {
     }
 
     init(width: Int, height: Int, tileWidth: Int, tileHeight: Int, halo: Int, rowsPerStep: Int, model: ModelConfig,
-         precision: Precision, rowOverhead: Int = 0) {
+         precision: Precision, rowOverhead: Int = 0, strips: Bool = false) {
         imageWidth = width; imageHeight = height
         self.tileWidth = min(tileWidth, width); self.tileHeight = min(tileHeight, height)
         self.halo = halo
@@ -48,7 +50,11 @@ public struct TileGeometry: Equatable, Sendable {
         let weights = model.parameterCount * (4 + precision.activationBytes) * 2
         let perColumn = TileGeometry.windowBytesPerColumn(height: inH, rowsPerStep: rowsPerStep, model: model, precision: precision)
         var bytes = perColumn * inW + weights + rowsPerStep * width * 12  // + one block of output rows
-        if across == 1 && down == 1 {
+        if strips && across > 1 {
+            // full-height strips of a random-access image: rows go straight from and to it
+            isStrips = true
+            self.tileHeight = height
+        } else if across == 1 && down == 1 {
             // rows the caller keeps from reading to writing (e.g. alpha): the pipeline's lag
             bytes += TileGeometry.lagRows(height: inH, rowsPerStep: rowsPerStep, model: model, precision: precision) * rowOverhead
         } else {
@@ -103,13 +109,16 @@ public struct TileGeometry: Equatable, Sendable {
     /// The cheapest geometry (least recomputation, then more rows per step, then fewest
     /// tiles) that fits `budget` bytes; `tile` forces square tiles of that output size.
     /// `rowOverhead`: bytes the caller holds per row in flight (read, not yet written).
+    /// `randomAccess`: the image can be read and written by column range (caller memory), so
+    /// strips of the full height, which hold no bands, are candidates too.
     public static func choose(width: Int, height: Int, model: ModelConfig, precision: Precision,
-                              budget: Int, tile: Int? = nil, rowsPerStep: Int? = nil, rowOverhead: Int = 0) throws -> TileGeometry {
+                              budget: Int, tile: Int? = nil, rowsPerStep: Int? = nil, rowOverhead: Int = 0,
+                              randomAccess: Bool = false) throws -> TileGeometry {
         guard width > 0, height > 0 else { throw CSGISError.invalidImage("size \(width)x\(height) is empty") }
         let halo = model.receptiveRadius
-        func make(_ tw: Int, _ th: Int, _ r: Int) -> TileGeometry {
+        func make(_ tw: Int, _ th: Int, _ r: Int, strips: Bool = false) -> TileGeometry {
             TileGeometry(width: width, height: height, tileWidth: tw, tileHeight: th, halo: halo, rowsPerStep: r, model: model,
-                         precision: precision, rowOverhead: rowOverhead)
+                         precision: precision, rowOverhead: rowOverhead, strips: strips)
         }
         if let r = rowsPerStep, !(1...64).contains(r) { throw CSGISError.invalidArgument("rows per step \(r) is outside 1...64") }
         let steps = rowsPerStep.map { [[$0]] } ?? [TileGeometry.rowSteps, TileGeometry.lastResortRowSteps]
@@ -136,8 +145,9 @@ public struct TileGeometry: Equatable, Sendable {
         var smallest: TileGeometry?
         let ws = sizes.filter { $0 < width } + [width], hs = sizes.filter { $0 < height } + [height]
         for rowSteps in steps where best == nil {
-        for r in rowSteps { for tw in ws { for th in hs {
-            let g = make(tw, th, r)
+        // strips first: at the same overhead and tile count they hold the least
+        for r in rowSteps { for tw in ws { for th in (randomAccess ? [-1] : []) + hs {
+            let g = th < 0 ? make(tw, height, r, strips: true) : make(tw, th, r)
             if smallest == nil || g.estimatedBytes < smallest!.estimatedBytes { smallest = g }
             guard g.estimatedBytes <= budget else { continue }
             if best == nil || g.overhead < best!.overhead - 1e-9

@@ -11,6 +11,32 @@ public protocol RowSink: AnyObject {
     func writeRows(_ count: Int, from buffer: UnsafePointer<Float>) throws
 }
 
+/// An image that can be read and written in any order, by column range (the caller's
+/// memory): the scheduler can then run tiles as strips of the full height, each streaming
+/// its rows straight from and to the image, with no band of rows held between them.
+public protocol RandomAccessImage: AnyObject {
+    /// Fills rows [first, first + count) of `columns` (columns.count * 3 floats per row).
+    func readRows(_ first: Int, _ count: Int, columns: Range<Int>, into buffer: UnsafeMutablePointer<Float>) throws
+    /// Stores rows [first, first + count) of `columns` (columns.count * 3 floats per row).
+    func writeRows(_ first: Int, _ count: Int, columns: Range<Int>, from buffer: UnsafePointer<Float>) throws
+}
+
+/// A random-access image read and written top to bottom, whole rows (for the paths that
+/// stream whole rows: one pass per layer, one tile, pass-through).
+private final class SequentialRows: RowSource, RowSink {
+    let image: RandomAccessImage, width: Int
+    var read = 0, written = 0
+    init(_ image: RandomAccessImage, width: Int) { self.image = image; self.width = width }
+    func readRows(_ count: Int, into buffer: UnsafeMutablePointer<Float>) throws {
+        try image.readRows(read, count, columns: 0..<width, into: buffer)
+        read += count
+    }
+    func writeRows(_ count: Int, from buffer: UnsafePointer<Float>) throws {
+        try image.writeRows(written, count, columns: 0..<width, from: buffer)
+        written += count
+    }
+}
+
 /// SmoothingProgress of a run: the fraction of the work done and an estimate of the time left.
 public struct SmoothingProgress: Sendable {
     public var fraction: Double
@@ -61,10 +87,71 @@ public final class TiledSmoother {
 
     public var precision: Precision { smoother.precision }
 
-    /// The geometry a run on a width x height image will use.
-    public func geometry(width: Int, height: Int) throws -> TileGeometry {
+    /// The geometry a run on a width x height image will use (`randomAccess`: the image is
+    /// a `RandomAccessImage`, so full-height strips are possible).
+    public func geometry(width: Int, height: Int, randomAccess: Bool = false) throws -> TileGeometry {
         try TileGeometry.choose(width: width, height: height, model: model.config, precision: smoother.precision,
-                                budget: memoryBudget, tile: tileSize, rowsPerStep: rowsPerStep, rowOverhead: rowOverhead)
+                                budget: memoryBudget, tile: tileSize, rowsPerStep: rowsPerStep, rowOverhead: rowOverhead,
+                                randomAccess: randomAccess)
+    }
+
+    /// Smooths an image in place of any order (`RandomAccessImage`): as `run(source:sink:)`,
+    /// but when the width does not fit the budget, tiles are strips of the full height that
+    /// read and write the image directly, so no band of rows is held and the recomputed
+    /// halo is only at the strips' sides. The same floats as every other path.
+    public func run(width: Int, height: Int, image: RandomAccessImage, strength: Float = 1,
+                    progress: ((SmoothingProgress) -> Bool)? = nil, shouldStop: @escaping () -> Bool = { false }) throws {
+        guard strength >= 0 && strength <= 1 else { throw CSGISError.invalidArgument("strength \(strength) is outside 0...1") }
+        let g = try geometry(width: width, height: height, randomAccess: true)
+        let rows = SequentialRows(image, width: width)
+        guard g.isStrips, strength > 0 else {
+            return try run(g, width: width, height: height, source: rows, sink: rows, strength: strength, progress: progress, shouldStop: shouldStop)
+        }
+        let R = g.rowsPerStep, inW = g.tileInputWidth
+        let work = Progress(tiles: g.tilesAcross, totalWork: Double(g.tilesAcross) * Double(inW) * Double(height), progress: progress)
+        let out = UnsafeMutablePointer<Float>.allocate(capacity: R * g.tileWidth * 3)
+        defer { out.deallocate() }
+        for x0 in stride(from: 0, to: width, by: g.tileWidth) {
+            let x1 = min(width, x0 + g.tileWidth)
+            let sx = TileGeometry.inputStart(x0, inputSize: inW, length: width, halo: g.halo)
+            var next = 0
+            try smoother.stream(width: inW, height: height, rowsPerStep: R, read: { n, p in
+                try image.readRows(next, n, columns: sx..<(sx + inW), into: p)
+                next += n
+            }, write: { y, n, res, inp in
+                for r in 0..<n {
+                    let o = (x0 - sx + r * inW) * 3
+                    TiledSmoother.blend(out + r * (x1 - x0) * 3, res + o, inp + o, (x1 - x0) * 3, strength)
+                }
+                try image.writeRows(y, n, columns: x0..<x1, from: out)
+                try work.report(n * inW)
+            }, shouldStop: shouldStop)
+            work.tilesDone += 1
+        }
+    }
+
+    /// out[i] = input + strength * (result - input), for n floats.
+    static func blend(_ out: UnsafeMutablePointer<Float>, _ res: UnsafePointer<Float>, _ inp: UnsafePointer<Float>, _ n: Int,
+                      _ strength: Float) {
+        if strength == 1 { out.update(from: res, count: n); return }
+        for i in 0..<n { out[i] = inp[i] + strength * (res[i] - inp[i]) }
+    }
+
+    /// Progress of one run: work done against the total, reported to the caller's callback.
+    private final class Progress {
+        let tiles: Int, totalWork: Double, progress: ((SmoothingProgress) -> Bool)?
+        var done = 0.0, tilesDone = 0
+        let start = Date()
+        init(tiles: Int, totalWork: Double, progress: ((SmoothingProgress) -> Bool)?) {
+            self.tiles = tiles; self.totalWork = totalWork; self.progress = progress
+        }
+        func report(_ pixels: Int) throws {
+            done += Double(pixels)
+            guard let progress else { return }
+            let f = min(1, done / totalWork), el = Date().timeIntervalSince(start)
+            let p = SmoothingProgress(fraction: f, elapsed: el, remaining: f > 0 ? el * (1 - f) / f : nil, tilesDone: tilesDone, tiles: tiles)
+            if !progress(p) { throw CSGISError.cancelled }
+        }
     }
 
     /// Streams a width x height image from `source` to `sink`.
@@ -77,25 +164,20 @@ public final class TiledSmoother {
     public func run(width: Int, height: Int, source: RowSource, sink: RowSink, strength: Float = 1,
                     progress: ((SmoothingProgress) -> Bool)? = nil, shouldStop: @escaping () -> Bool = { false }) throws {
         guard strength >= 0 && strength <= 1 else { throw CSGISError.invalidArgument("strength \(strength) is outside 0...1") }
-        let g = try geometry(width: width, height: height)
+        try run(try geometry(width: width, height: height), width: width, height: height, source: source, sink: sink,
+                strength: strength, progress: progress, shouldStop: shouldStop)
+    }
+
+    private func run(_ g: TileGeometry, width: Int, height: Int, source: RowSource, sink: RowSink, strength: Float,
+                     progress: ((SmoothingProgress) -> Bool)?, shouldStop: @escaping () -> Bool) throws {
         if strength == 0 { return try TiledSmoother.passThrough(width: width, height: height, source: source, sink: sink) }
         let rowFloats = width * 3, R = g.rowsPerStep
         let inW = g.tileInputWidth, inH = g.tileInputHeight
-        let tiles = g.tilesAcross * g.tilesDown
-        let totalWork = Double(tiles) * Double(inW) * Double(inH)
-        var done = 0.0, tilesDone = 0
-        let start = Date()
-        func report(_ pixels: Int) throws {
-            done += Double(pixels)
-            guard let progress else { return }
-            let f = min(1, done / totalWork), el = Date().timeIntervalSince(start)
-            let p = SmoothingProgress(fraction: f, elapsed: el, remaining: f > 0 ? el * (1 - f) / f : nil, tilesDone: tilesDone, tiles: tiles)
-            if !progress(p) { throw CSGISError.cancelled }
-        }
-        /// out[i] = input + strength * (result - input), for n floats.
+        let work = Progress(tiles: g.tilesAcross * g.tilesDown, totalWork: Double(g.tilesAcross * g.tilesDown) * Double(inW) * Double(inH),
+                            progress: progress)
+        func report(_ pixels: Int) throws { try work.report(pixels) }
         func blend(_ out: UnsafeMutablePointer<Float>, _ res: UnsafePointer<Float>, _ inp: UnsafePointer<Float>, _ n: Int) {
-            if strength == 1 { out.update(from: res, count: n); return }
-            for i in 0..<n { out[i] = inp[i] + strength * (res[i] - inp[i]) }
+            TiledSmoother.blend(out, res, inp, n, strength)
         }
 
         if g.isDense {
@@ -185,7 +267,7 @@ public final class TiledSmoother {
                     }
                     try report(n * inW)
                 }, shouldStop: shouldStop)
-                tilesDone += 1
+                work.tilesDone += 1
             }
             try sink.writeRows(y1 - y0, from: outBand)
         }

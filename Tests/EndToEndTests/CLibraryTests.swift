@@ -167,6 +167,63 @@ final class CLibraryTests: XCTestCase {
         try compileAndRunPrintsOK(src)
     }
 
+    /// A wide image through csgis_smooth at budgets that force full-height strips (the
+    /// caller's memory is read and written by column range), one tile and the default: the
+    /// same bytes, with separate buffers, in place, and across sample types.
+    func testWideImageGivesTheSameBytesAtEveryBudget() throws {
+        let src = Self.work.appendingPathComponent("budgets.c")
+        try """
+        #include <csgis.h>
+        #include <stdio.h>
+        #include <stdlib.h>
+        #include <string.h>
+        enum { W = 700, H = 40 };
+        int main(int argc, char **argv) {
+            csgis_model *m = NULL;
+            if (argc < 2 || csgis_model_load(argv[1], &m) != CSGIS_OK) { fprintf(stderr, "%s\\n", csgis_last_error()); return 10; }
+            static unsigned char in[W * H * 4], ref[W * H * 4], out[W * H * 4];
+            static unsigned short out16[W * H * 4];
+            for (int i = 0; i < W * H * 4; i++) in[i] = (unsigned char)((i * 7919 + i / (W * 4) * 31) % 251);
+            csgis_image d = {W, H, 4, CSGIS_U8, 0, 3}, d16 = {W, H, 4, CSGIS_U16, 0, 3};
+            csgis_options o = csgis_default_options();
+            o.strength = 0.9f;
+            if (csgis_smooth(m, &o, &d, in, &d, ref) != CSGIS_OK) return 11;
+            unsigned short ref16[W * H * 4];
+            if (csgis_smooth(m, &o, &d, in, &d16, ref16) != CSGIS_OK) return 12;
+            int refused = 0;
+            for (size_t mb = 1; mb <= 12; mb++) {
+                o.memory_budget = mb << 20;
+                int rc = csgis_smooth(m, &o, &d, in, &d, out);
+                if (rc == CSGIS_ERR_OUT_OF_MEMORY) { refused++; continue; }
+                if (rc != CSGIS_OK) { fprintf(stderr, "%zu MB: %s\\n", mb, csgis_last_error()); return 13; }
+                if (memcmp(out, ref, sizeof ref)) { fprintf(stderr, "%zu MB: bytes differ\\n", mb); return 14; }
+                memcpy(out, in, sizeof in);  /* in place */
+                if (csgis_smooth(m, &o, &d, out, &d, out) != CSGIS_OK || memcmp(out, ref, sizeof ref)) { fprintf(stderr, "%zu MB in place\\n", mb); return 15; }
+                if (csgis_smooth(m, &o, &d, in, &d16, out16) != CSGIS_OK || memcmp(out16, ref16, sizeof ref16)) { fprintf(stderr, "%zu MB u16\\n", mb); return 16; }
+                for (int i = 3; i < W * H * 4; i += 4) if (out[i] != in[i]) return 17;  /* alpha passes through */
+            }
+            if (refused == 12) return 18;
+            csgis_model_free(m);
+            puts("ok");
+            return 0;
+        }
+        """.write(to: src, atomically: true, encoding: .utf8)
+        let exe = src.deletingPathExtension().path
+        let cc = try Harness.sh("cc -Wall -Werror '\(src.path)' $(\(pkg) pkg-config --cflags --libs csgis) -o '\(exe)'")
+        XCTAssertEqual(cc.status, 0, cc.stderr)
+        let r = try Harness.sh("'\(exe)' '\(Harness.tinyModel)'")
+        XCTAssertEqual(r.status, 0, "exit \(r.status): \(r.stderr)")
+        XCTAssertEqual(String(decoding: r.stdout, as: UTF8.self), "ok\n")
+        // the budgets above include strips: the scheduler's own choice says so
+        let model = try CSGISModel(contentsOf: Harness.tinyModel)
+        let kinds = try (1...12).compactMap { mb -> String? in
+            guard let g = try? TileGeometry.choose(width: 700, height: 40, model: model.config, precision: try Precision.auto.resolved(),
+                                                   budget: mb << 20, randomAccess: true) else { return nil }
+            return g.isDense ? "dense" : g.isStrips ? "strips" : g.isWholeImage ? "one tile" : "bands"
+        }
+        XCTAssertTrue(kinds.contains("strips") && kinds.contains("dense"), "\(kinds)")
+    }
+
     /// The hardening issue's C cases: each returns an error code (or OK), none aborts the host.
     func testHostileArgumentsThroughCReturnCodes() throws {
         let src = Self.work.appendingPathComponent("hostile.c")
