@@ -143,19 +143,26 @@ public struct TileGeometry: Equatable, Sendable {
         }
         var best: TileGeometry?
         var smallest: TileGeometry?
-        let ws = sizes.filter { $0 < width } + [width], hs = sizes.filter { $0 < height } + [height]
-        for rowSteps in steps where best == nil {
-        // strips first: at the same overhead and tile count they hold the least
-        for r in rowSteps { for tw in ws { for th in (randomAccess ? [-1] : []) + hs {
-            let g = th < 0 ? make(tw, height, r, strips: true) : make(tw, th, r)
+        /// Keeps `g` if it fits and beats the best so far: less recomputation, then fewer
+        /// tiles (with no fewer rows per step).
+        func consider(_ g: TileGeometry) {
             if smallest == nil || g.estimatedBytes < smallest!.estimatedBytes { smallest = g }
-            guard g.estimatedBytes <= budget else { continue }
+            guard g.estimatedBytes <= budget else { return }
             if best == nil || g.overhead < best!.overhead - 1e-9
                 || (abs(g.overhead - best!.overhead) < 1e-9 && g.tilesAcross * g.tilesDown < best!.tilesAcross * best!.tilesDown
                     && g.rowsPerStep >= best!.rowsPerStep) {
                 best = g
             }
-        } } }
+        }
+        let ws = sizes.filter { $0 < width } + [width], hs = sizes.filter { $0 < height } + [height]
+        // strips first (at the same overhead and tile count they hold the least), also in
+        // widths that split the image evenly, which the size list would round away
+        let stripWidths = randomAccess ? Set(ws + (2...64).map { (width + $0 - 1) / $0 }.filter { $0 >= minTile }).sorted() : []
+        for rowSteps in steps where best == nil {
+            for r in rowSteps {
+                for tw in stripWidths { consider(make(tw, height, r, strips: true)) }
+                for tw in ws { for th in hs { consider(make(tw, th, r)) } }
+            }
         }
         guard let b = best else {
             throw CSGISError.outOfMemory("memory budget \(mb(budget)) is too small for a \(width)x\(height) image with this model; "

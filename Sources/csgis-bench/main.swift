@@ -25,6 +25,10 @@ let forcedRows = option("--rows").flatMap { Int($0) }
 // --dry: with --tiled, print the chosen geometry without running.
 let dry = args.contains("--dry")
 args.removeAll { $0 == "--dry" }
+// --random-access: with --tiled, the image is in memory (read by column range, like
+// csgis_smooth's buffers), so full-height strips are possible.
+let randomAccess = args.contains("--random-access")
+args.removeAll { $0 == "--random-access" }
 guard args.count == 3, let w = Int(args[1]), let h = Int(args[2]) else {
     fail("usage: csgis-bench MODEL WIDTH HEIGHT [--precision P] [--threads N] [--runs N]")
 }
@@ -41,6 +45,25 @@ final class PatternSource: RowSource {
             } }
         }
         y += count
+    }
+}
+/// The same pattern read by column range, its output discarded (csgis_smooth's memory image).
+final class PatternImage: RandomAccessImage {
+    let width: Int
+    var rows = 0
+    init(width: Int) { self.width = width }
+    func readRows(_ first: Int, _ count: Int, columns: Range<Int>, into buffer: UnsafeMutablePointer<Float>) throws {
+        let rowSource = PatternSource(width: width)
+        rowSource.y = first
+        let full = UnsafeMutablePointer<Float>.allocate(capacity: width * 3)
+        defer { full.deallocate() }
+        for r in 0..<count {
+            try rowSource.readRows(1, into: full)
+            (buffer + r * columns.count * 3).update(from: full + columns.lowerBound * 3, count: columns.count * 3)
+        }
+    }
+    func writeRows(_ first: Int, _ count: Int, columns: Range<Int>, from buffer: UnsafePointer<Float>) throws {
+        if columns.upperBound == width { rows += count }
     }
 }
 final class NullSink: RowSink {
@@ -63,21 +86,26 @@ if let budget = tiledBudget {
         if dry {  // the scheduler's choice for any precision, whether or not this CPU runs it
             let p = precision == .auto ? try precision.resolved() : precision
             let g = try TileGeometry.choose(width: w, height: h, model: model.config, precision: p, budget: budget, tile: forcedTile,
-                                            rowsPerStep: forcedRows)
-            print("{\"tile_w\":\(g.tileWidth),\"tile_h\":\(g.tileHeight),\"tiles\":\(g.tilesAcross * g.tilesDown),\"rows_per_step\":\(g.rowsPerStep),\"overhead\":\(g.overhead),\"estimated_mb\":\(Double(g.estimatedBytes) / 1_048_576),\"budget_mb\":\(Double(budget) / 1_048_576)}")
+                                            rowsPerStep: forcedRows, randomAccess: randomAccess)
+            print("{\"strips\":\(g.isStrips),\"dense\":\(g.isDense),\"tile_w\":\(g.tileWidth),\"tile_h\":\(g.tileHeight),\"tiles\":\(g.tilesAcross * g.tilesDown),\"rows_per_step\":\(g.rowsPerStep),\"overhead\":\(g.overhead),\"estimated_mb\":\(Double(g.estimatedBytes) / 1_048_576),\"budget_mb\":\(Double(budget) / 1_048_576)}")
             exit(0)
         }
         let t = try TiledSmoother(model: model, precision: precision, threads: threads, memoryBudget: budget, tileSize: forcedTile, rowsPerStep: forcedRows)
-        let g = try t.geometry(width: w, height: h)
+        let g = try t.geometry(width: w, height: h, randomAccess: randomAccess)
         let rssBefore = peakRSSMB()
-        let sink = NullSink()
+        let sink = NullSink(), image = PatternImage(width: w)
         let t0 = Date()
-        try t.run(width: w, height: h, source: PatternSource(width: w), sink: sink)
+        if randomAccess {
+            try t.run(width: w, height: h, image: image)
+            sink.rows = image.rows
+        } else {
+            try t.run(width: w, height: h, source: PatternSource(width: w), sink: sink)
+        }
         let s = Date().timeIntervalSince(t0)
         let out: [String: Any] = [
             "engine": "csgis-tiled", "precision": t.precision.rawValue, "width": w, "height": h, "megapixels": Double(w * h) / 1e6,
             "dim": model.config.dim, "num_block": model.config.numBlock, "budget_mb": Double(budget) / 1_048_576,
-            "tile_w": g.tileWidth, "rows_per_step": g.rowsPerStep, "tile_h": g.tileHeight, "tiles": g.tilesAcross * g.tilesDown, "halo": g.halo,
+            "strips": g.isStrips, "dense": g.isDense, "tile_w": g.tileWidth, "rows_per_step": g.rowsPerStep, "tile_h": g.tileHeight, "tiles": g.tilesAcross * g.tilesDown, "halo": g.halo,
             "overhead": g.overhead, "estimated_mb": Double(g.estimatedBytes) / 1_048_576, "seconds": s,
             "s_per_mp": s / (Double(w * h) / 1e6), "peak_rss_mb": peakRSSMB(), "rss_before_run_mb": rssBefore, "rows_out": sink.rows,
         ]
