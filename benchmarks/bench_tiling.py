@@ -2,7 +2,7 @@
 """Streaming inference under a memory budget: for lite and base, budgets 128M, 256M, 512M,
 1G and the default against the scheduler's tiles, compute overhead, s/MP, time against the
 default budget and peak RSS; peak RSS against image size; the scheduler's choice for the
-paper model at 4 and 64 MP in fp32 and bf16.
+paper model at 4 and 64 MP in fp32 and bf16, streamed and in memory.
 
   python3 benchmarks/bench_tiling.py [--sizes 1,16,64] [--json out.json]
 
@@ -25,10 +25,12 @@ ROOT = Path(__file__).resolve().parents[1]
 BENCH = ROOT / ".build" / "release" / "csgis-bench"
 
 
-def run(model, w, h, budget, threads=2, precision="auto", tile=None, dry=False):
+def run(model, w, h, budget, threads=2, precision="auto", tile=None, dry=False, random_access=False):
     cmd = [str(BENCH), str(model), str(w), str(h), "--tiled", str(budget), "--threads", str(threads), "--precision", precision]
     if dry:
         cmd.append("--dry")
+    if random_access:
+        cmd.append("--random-access")
     if tile:
         cmd += ["--tile", str(tile)]
     r = subprocess.run(cmd, capture_output=True, text=True)
@@ -74,16 +76,19 @@ def main():
         if "error" not in r:
             print(f"  {mp:>4} MP ({side}x{side}): tile {r['tile_w']}x{r['tile_h']}, {r['tiles']} tiles, overhead {r['overhead']:.3f}, "
                   f"{r['s_per_mp']:.2f} s/MP, peak RSS {r['peak_rss_mb']:.0f} MB", flush=True)
-    print("\nThe scheduler's choice (not run) for the paper model:")
-    print("\n| image | budget | fp32 tiles, overhead, estimate | bf16 tiles, overhead, estimate |")
-    print("|---|---|---|---|")
+    print("\nThe scheduler's choice (not run) for the paper model, for a row stream (the filter's")
+    print("stdin, csgis_smooth_stream) and for an image in memory (csgis_smooth: full-height strips):")
+    print("\n| image | budget | fp32 stream | bf16 stream | fp32 in memory | bf16 in memory |")
+    print("|---|---|---|---|---|---|")
     for w, h in ((2048, 2048), (8000, 8000)):
         for label, b in budgets:
             cells = []
-            for prec in ("fp32", "bf16"):
-                d = run(base, w, h, b, precision=prec, dry=True)
-                cells.append(d.get("error", f"{d.get('tiles')} tile(s), {d.get('overhead', 0):.3f}, {d.get('estimated_mb', 0):.0f} MB"))
-            print(f"| {w}x{h} | {label} | {cells[0]} | {cells[1]} |")
+            for ra in (False, True):
+                for prec in ("fp32", "bf16"):
+                    d = run(base, w, h, b, precision=prec, dry=True, random_access=ra)
+                    kind = "one pass" if d.get("dense") else "strips" if d.get("strips") else "tiles"
+                    cells.append(d.get("error", f"{d.get('tiles')} {kind}, {d.get('overhead', 0):.3f}, {d.get('estimated_mb', 0):.0f} MB"))
+            print(f"| {w}x{h} | {label} | " + " | ".join(cells) + " |")
     if a.json:
         Path(a.json).write_text(json.dumps(rows, indent=1))
 
