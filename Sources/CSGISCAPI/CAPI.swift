@@ -196,10 +196,9 @@ private func callbacks(_ o: csgis_options) -> (((SmoothingProgress) -> Bool)?, (
 
 /// One run of either entry point: validated options, then rows through the scheduler.
 /// `read` and `write` return the caller's status: non-zero stops the run (CSGIS_ERR_CALLBACK).
-private func smoothRows(_ m: CSGISModel, _ context: Context?, _ options: UnsafePointer<csgis_options>?, input: PixelLayout, output: PixelLayout,
+private func smoothRows(_ m: CSGISModel, _ context: Context?, _ o: csgis_options, input: PixelLayout, output: PixelLayout,
                         read: @escaping (Int, Int, UnsafeMutableRawPointer) -> Int32,
                         write: @escaping (Int, Int, UnsafeMutableRawPointer) -> Int32) throws {
-    let o = options?.pointee ?? cDefaultOptions()
     let t = try smoother(m, o, rowOverhead: LayoutRows.rowOverhead(input: input, output: output), context: context)
     let (progress, stop) = callbacks(o)
     let rows = LayoutRows(input: input, output: output, passThrough: o.strength == 0, read: { first, count, rows in
@@ -262,17 +261,21 @@ private func smoothImage(_ name: String, _ model: CSGISModel?, _ context: Contex
         let sSpan = s.stride * (s.height - 1) + sRow, dSpan = d.stride * (d.height - 1) + dRow
         let overlap = UnsafeRawPointer(dst) < src + sSpan && src < UnsafeRawPointer(dst) + dSpan
         var scratch: UnsafeMutableRawPointer?
+        var o = options?.pointee ?? cDefaultOptions()
         if overlap {
-            guard let p = malloc(dSpan) else {
-                throw CSGISError.outOfMemory("in-place csgis_smooth holds a \(dSpan)-byte copy of the result; use separate buffers or csgis_smooth_stream")
+            // the copy counts against the budget: the rest is the smoother's
+            let budget = o.memory_budget <= 0 ? TileGeometry.defaultBudget : Int(o.memory_budget)
+            guard o.memory_budget < 0 || dSpan < budget, let p = malloc(dSpan) else {
+                throw CSGISError.outOfMemory("in-place csgis_smooth holds a \(dSpan)-byte copy of the result, over the memory budget; "
+                                             + "use separate buffers or csgis_smooth_stream")
             }
             scratch = p
+            if o.memory_budget >= 0 { o.memory_budget = budget - dSpan }  // a negative one is refused below
         }
         defer { free(scratch) }
         let target = scratch ?? dst
-        let o = options?.pointee ?? cDefaultOptions()
         if o.strength == 0 {  // rows copied through bit for bit (LayoutRows' pass-through)
-            try smoothRows(m, context, options, input: s, output: d, read: { first, count, rows in
+            try smoothRows(m, context, o, input: s, output: d, read: { first, count, rows in
                 for r in 0..<count { (rows + r * s.stride).copyMemory(from: src + (first + r) * s.stride, byteCount: sRow) }
                 return 0
             }, write: { first, count, rows in
@@ -311,7 +314,7 @@ private func smoothStream(_ name: String, _ model: CSGISModel?, _ context: Conte
     }
     do {
         let l = try layout(desc.pointee, "image")
-        try smoothRows(m, context, options, input: l, output: l, read: { first, count, rows in read(UInt32(first), UInt32(count), rows, user) },
+        try smoothRows(m, context, options?.pointee ?? cDefaultOptions(), input: l, output: l, read: { first, count, rows in read(UInt32(first), UInt32(count), rows, user) },
                        write: { first, count, rows in write(UInt32(first), UInt32(count), rows, user) })
         return CSGIS_OK
     } catch { return status(for: error) }

@@ -197,8 +197,9 @@ final class CLibraryTests: XCTestCase {
                 if (rc == CSGIS_ERR_OUT_OF_MEMORY) { refused++; continue; }
                 if (rc != CSGIS_OK) { fprintf(stderr, "%zu MB: %s\\n", mb, csgis_last_error()); return 13; }
                 if (memcmp(out, ref, sizeof ref)) { fprintf(stderr, "%zu MB: bytes differ\\n", mb); return 14; }
-                memcpy(out, in, sizeof in);  /* in place */
-                if (csgis_smooth(m, &o, &d, out, &d, out) != CSGIS_OK || memcmp(out, ref, sizeof ref)) { fprintf(stderr, "%zu MB in place\\n", mb); return 15; }
+                memcpy(out, in, sizeof in);  /* in place: its copy of the result counts against the budget */
+                rc = csgis_smooth(m, &o, &d, out, &d, out);
+                if (rc != CSGIS_ERR_OUT_OF_MEMORY && (rc != CSGIS_OK || memcmp(out, ref, sizeof ref))) { fprintf(stderr, "%zu MB in place\\n", mb); return 15; }
                 if (csgis_smooth(m, &o, &d, in, &d16, out16) != CSGIS_OK || memcmp(out16, ref16, sizeof ref16)) { fprintf(stderr, "%zu MB u16\\n", mb); return 16; }
                 for (int i = 3; i < W * H * 4; i += 4) if (out[i] != in[i]) return 17;  /* alpha passes through */
             }
@@ -216,7 +217,7 @@ final class CLibraryTests: XCTestCase {
         XCTAssertEqual(String(decoding: r.stdout, as: UTF8.self), "ok\n")
         // the budgets above include strips: the scheduler's own choice says so
         let model = try CSGISModel(contentsOf: Harness.tinyModel)
-        let kinds = try (1...12).compactMap { mb -> String? in
+        let kinds = (1...12).compactMap { mb -> String? in
             guard let g = try? TileGeometry.choose(width: 700, height: 40, model: model.config, precision: try Precision.auto.resolved(),
                                                    budget: mb << 20, randomAccess: true) else { return nil }
             return g.isDense ? "dense" : g.isStrips ? "strips" : g.isWholeImage ? "one tile" : "bands"
