@@ -117,7 +117,8 @@ typedef struct csgis_image {
  *  type may differ), streaming over the buffers within options->memory_budget (an image too
  *  wide for it runs in full-height strips read from src and written to dst by column
  *  range). src and dst may be the same buffer: then the result is held in a copy of dst's
- *  size and written only on success, so a failure leaves the image untouched. With separate
+ *  size (counted against the budget) and written only on success, so a failure leaves the
+ *  image untouched. With separate
  *  buffers parts are written as they finish: on error dst may hold part of the result; src
  *  is never written. */
 csgis_status csgis_smooth(const csgis_model *model, const csgis_options *options,
