@@ -15,7 +15,7 @@ public final class LayoutRows: RowSource, RowSink {
 
     public init(input: PixelLayout, output: PixelLayout, passThrough: Bool, read: @escaping Transfer, write: @escaping Transfer) {
         self.input = input; self.output = output; self.read = read; self.write = write
-        self.passThrough = passThrough && input.sample == output.sample && input.maxval == output.maxval && input.stride == output.stride
+        self.passThrough = passThrough && input.sameSamples(as: output) && input.stride == output.stride
     }
 
     /// Bytes held per row in flight (the kept input row, the output row being written), for

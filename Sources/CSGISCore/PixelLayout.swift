@@ -45,6 +45,9 @@ public struct PixelLayout: Equatable, Sendable {
                         sample: .u16, maxval: maxval)
     }
 
+    /// Whether `other`'s samples mean the same values as this layout's (type and maxval).
+    public func sameSamples(as other: PixelLayout) -> Bool { sample == other.sample && maxval == other.maxval }
+
     /// The bytes of one row's samples (without stride padding).
     public var rowBytes: Int { width * channels * sample.bytes }
     private let colourIndices: [Int]
@@ -92,7 +95,7 @@ public struct PixelLayout: Equatable, Sendable {
     public func fromRGB(_ rgb: UnsafePointer<Float>, _ row: UnsafeMutableRawPointer, alphaFrom source: UnsafeRawPointer,
                         _ sourceLayout: PixelLayout, columns: Range<Int>? = nil) {
         let c = colourIndices, cols = columns ?? 0..<width
-        let copyAlpha = sample != .f32 && sample == sourceLayout.sample && maxval == sourceLayout.maxval
+        let copyAlpha = sample != .f32 && sameSamples(as: sourceLayout)
         for x in cols {
             let i = 3 * (x - cols.lowerBound)
             if c.count == 1 {

@@ -53,7 +53,6 @@ public struct TileGeometry: Equatable, Sendable {
         if strips && across > 1 {
             // full-height strips of a random-access image: rows go straight from and to it
             isStrips = true
-            self.tileHeight = height
         } else if across == 1 && down == 1 {
             // rows the caller keeps from reading to writing (e.g. alpha): the pipeline's lag
             bytes += TileGeometry.lagRows(height: inH, rowsPerStep: rowsPerStep, model: model, precision: precision) * rowOverhead
