@@ -26,7 +26,7 @@ private func fail(_ status: csgis_status, _ message: String) -> csgis_status {
 private func status(for error: Error) -> csgis_status {
     let m = "\(error)"
     switch error as? CSGISError {
-    case .cannotRead?: return fail(CSGIS_ERR_IO, m)
+    case .cannotRead?, .io?: return fail(CSGIS_ERR_IO, m)
     case .invalidWeights?: return fail(CSGIS_ERR_INVALID_MODEL, m)
     case .invalidImage?, .invalidArgument?: return fail(CSGIS_ERR_INVALID_ARGUMENT, m)
     case .unsupported?: return fail(CSGIS_ERR_UNSUPPORTED, m)
@@ -201,14 +201,13 @@ private func smoothRows(_ m: CSGISModel, _ context: Context?, _ o: csgis_options
                         write: @escaping (Int, Int, UnsafeMutableRawPointer) -> Int32) throws {
     let t = try smoother(m, o, rowOverhead: LayoutRows.rowOverhead(input: input, output: output), context: context)
     let (progress, stop) = callbacks(o)
-    let rows = LayoutRows(input: input, output: output, passThrough: o.strength == 0, read: { first, count, rows in
+    try LayoutRows.smooth(t, input: input, output: output, strength: o.strength, read: { first, count, rows in
         let rc = read(first, count, rows)
         guard rc == 0 else { throw CallbackFailure(description: "read_rows returned \(rc) for rows \(first)..<\(first + count)") }
     }, write: { first, count, rows in
         let rc = write(first, count, rows)
         guard rc == 0 else { throw CallbackFailure(description: "write_rows returned \(rc) for rows \(first)..<\(first + count)") }
-    })
-    try t.run(width: input.width, height: input.height, source: rows, sink: rows, strength: o.strength, progress: progress, shouldStop: stop)
+    }, progress: progress, shouldStop: stop)
 }
 
 /// The caller's buffers as an image the scheduler reads and writes by column range (so a

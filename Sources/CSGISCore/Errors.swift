@@ -12,6 +12,8 @@ public enum CSGISError: Error, CustomStringConvertible, Equatable {
     case unsupported(String)
     /// oneDNN refused an operation.
     case backend(String)
+    /// A temporary file could not be written or read back.
+    case io(String)
     /// Not enough memory for the requested work.
     case outOfMemory(String)
     /// The caller asked the work to stop.
@@ -25,6 +27,7 @@ public enum CSGISError: Error, CustomStringConvertible, Equatable {
         case let .invalidArgument(m): return m
         case let .unsupported(m): return "unsupported: \(m)"
         case let .backend(m): return "oneDNN error: \(m)"
+        case let .io(m): return "I/O error: \(m)"
         case let .outOfMemory(m): return "out of memory: \(m)"
         case .cancelled: return "cancelled"
         }

@@ -95,6 +95,24 @@ public final class TiledSmoother {
                                 randomAccess: randomAccess)
     }
 
+    /// The geometry a row stream of this size runs with: bands of tiles, or full-height
+    /// strips over a spool of its rows (`LayoutRows.smooth`) when the width does not fit the
+    /// budget and strips recompute at least 3% less (the spool costs a pass over the disk) or
+    /// bands do not fit at all.
+    public func streamGeometry(width: Int, height: Int) throws -> TileGeometry {
+        var bands: TileGeometry?, refusal: Error?
+        do { bands = try geometry(width: width, height: height) } catch CSGISError.outOfMemory(let m) {
+            refusal = CSGISError.outOfMemory(m)
+        }
+        if let b = bands, b.isDense || b.isWholeImage { return b }
+        if let s = try? geometry(width: width, height: height, randomAccess: true), s.isStrips,
+           bands.map({ s.overhead < $0.overhead * 0.97 }) ?? true {
+            return s
+        }
+        if let b = bands { return b }
+        throw refusal!
+    }
+
     /// Smooths an image in place of any order (`RandomAccessImage`): as `run(source:sink:)`,
     /// but when the width does not fit the budget, tiles are strips of the full height that
     /// read and write the image directly, so no band of rows is held and the recomputed

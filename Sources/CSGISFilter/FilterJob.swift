@@ -22,7 +22,7 @@ public struct FilterJob {
         guard !o1, !o2, samples * bytesPerSample <= threshold else { return false }
         let whole = samples * 2 * 2 + samples * bytesPerSample
         guard let smoother else { return whole <= (options.memory ?? TileGeometry.defaultBudget) }
-        return whole + (try smoother.geometry(width: width, height: height)).estimatedBytes <= smoother.memoryBudget
+        return whole + (try smoother.streamGeometry(width: width, height: height)).estimatedBytes <= smoother.memoryBudget
     }
 
     /// Reads, smooths and writes; errors are thrown before anything is written where the
@@ -87,7 +87,7 @@ public struct FilterJob {
         let t = try TiledSmoother(model: model, precision: options.precision, threads: options.threads,
                                   memoryBudget: options.memory, tileSize: options.tile,
                                   rowOverhead: LayoutRows.rowOverhead(input: layout, output: layout))
-        _ = try t.geometry(width: width, height: height)  // a too-small budget fails here, before any output
+        _ = try t.streamGeometry(width: width, height: height)  // a too-small budget fails here, before any output
         return t
     }
 
@@ -108,16 +108,11 @@ public struct FilterJob {
                     read: @escaping (UnsafeMutablePointer<UInt16>) throws -> Void,
                     write: @escaping (UnsafePointer<UInt16>) throws -> Void) throws {
         let layout = try PixelLayout.samples(width: width, height: height, channels: channels, maxval: maxval)
-        let rows = LayoutRows(input: layout, output: layout, passThrough: smoother == nil, read: { _, count, rows in
+        try LayoutRows.smooth(smoother, input: layout, output: layout, strength: Float(options.strength), read: { _, count, rows in
             for r in 0..<count { try read((rows + r * layout.stride).assumingMemoryBound(to: UInt16.self)) }
         }, write: { _, count, rows in
             for r in 0..<count { try write(UnsafePointer((rows + r * layout.stride).assumingMemoryBound(to: UInt16.self))) }
-        })
-        if let t = smoother {
-            try t.run(width: width, height: height, source: rows, sink: rows, strength: Float(options.strength), progress: progress)
-        } else {
-            try TiledSmoother.passThrough(width: width, height: height, source: rows, sink: rows)
-        }
+        }, progress: progress)
     }
 
     /// A whole image: smoothed into memory and encoded before the output is opened, so an

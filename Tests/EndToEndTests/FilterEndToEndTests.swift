@@ -110,6 +110,44 @@ final class FilterEndToEndTests: XCTestCase {
         XCTAssertEqual(streamed.stdout, whole.stdout)
     }
 
+    /// A stream too wide for bands at the budget is spooled to an unnamed file in $TMPDIR and
+    /// run in strips: the same bytes as with room to spare, nothing left in TMPDIR. Without a
+    /// usable TMPDIR the same budget is refused in one line, before any output.
+    func testAStreamTooWideForBandsIsSpooledIntoStrips() throws {
+        let png = try Harness.makeInput(Harness.cases[7], in: dir, size: "900x160")  // rgba16
+        let bytes = try Data(contentsOf: png)
+        let t = { (budget: Int) in
+            try TiledSmoother(model: try CSGISModel(contentsOf: Harness.tinyModel), precision: .fp32, memoryBudget: budget,
+                              rowOverhead: LayoutRows.rowOverhead(input: try PixelLayout.samples(width: 900, height: 160, channels: 4, maxval: 65535),
+                                                                  output: try PixelLayout.samples(width: 900, height: 160, channels: 4, maxval: 65535)))
+        }
+        // the largest budget (256 KB steps) at which bands do not fit but strips do
+        var budget: Int?
+        for kb in stride(from: 64 << 10, to: 512, by: -256) where budget == nil {
+            let s = try t(kb << 10)
+            if (try? s.geometry(width: 900, height: 160)) == nil, (try? s.streamGeometry(width: 900, height: 160))?.isStrips == true {
+                budget = kb << 10
+            }
+        }
+        let b = try XCTUnwrap(budget, "no budget where only strips fit")
+        let spoolDir = dir.appendingPathComponent("tmp")
+        try FileManager.default.createDirectory(at: spoolDir, withIntermediateDirectories: true)
+        let stream = ["CSGIS_STREAM_THRESHOLD": "0"]
+        let roomy = try Harness.sh("\"$CSGIS\" \(m) --precision fp32", stdin: bytes, env: stream)
+        let spooled = try Harness.sh("\"$CSGIS\" \(m) --precision fp32 --memory \(b)", stdin: bytes,
+                                     env: stream.merging(["TMPDIR": spoolDir.path]) { $1 })
+        XCTAssertEqual(roomy.status, 0, roomy.stderr)
+        XCTAssertEqual(spooled.status, 0, spooled.stderr)
+        XCTAssertEqual(spooled.stdout, roomy.stdout, "spooled strips at \(b) bytes = the run with room to spare")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: spoolDir.path), [])
+        let refused = try Harness.sh("\"$CSGIS\" \(m) --precision fp32 --memory \(b)", stdin: bytes,
+                                     env: stream.merging(["TMPDIR": dir.appendingPathComponent("missing").path]) { $1 })
+        XCTAssertNotEqual(refused.status, 0)
+        XCTAssertEqual(refused.stdout, Data())
+        XCTAssertTrue(refused.stderr.contains("too small"), refused.stderr)
+        XCTAssertEqual(refused.stderr.split(separator: "\n").count, 1, refused.stderr)
+    }
+
     /// PNGs over the whole-image threshold are read and written row by row: the result is
     /// byte-identical to the whole-image path for every layout, palettes and 16 bits, PNG to
     /// PNG, PNG to PAM and PAM to PNG; interlaced PNGs (read whole) too.

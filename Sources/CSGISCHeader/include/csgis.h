@@ -43,7 +43,7 @@ const char *csgis_version(void);
 typedef enum csgis_status {
     CSGIS_OK = 0,
     CSGIS_ERR_INVALID_ARGUMENT = 1, /* a NULL pointer, an out-of-range option or descriptor */
-    CSGIS_ERR_IO = 2,               /* a file could not be read */
+    CSGIS_ERR_IO = 2,               /* a file could not be read (the model) or written (a spool) */
     CSGIS_ERR_INVALID_MODEL = 3,    /* not a valid csgis weights file */
     CSGIS_ERR_UNSUPPORTED = 4,      /* e.g. bf16 asked on a CPU without it */
     CSGIS_ERR_OUT_OF_MEMORY = 5,    /* includes a memory budget too small for the image */
@@ -131,7 +131,11 @@ typedef int (*csgis_read_rows_fn)(uint32_t first_row, uint32_t count, void *rows
 typedef int (*csgis_write_rows_fn)(uint32_t first_row, uint32_t count, const void *rows, void *user_data);
 
 /** Streams an image of any size through the scheduler within options->memory_budget:
- *  memory grows with the width, never with the height. Rows already written stay written
+ *  memory grows with the width, never with the height. When the width does not fit the
+ *  budget and full-height strips would recompute less than bands of tiles (or bands do not
+ *  fit), the rows are first spooled to an unnamed temporary file in $TMPDIR (else /tmp;
+ *  about the image's size in both layouts, on disk): then every row is read before the
+ *  first is written. Without room there, bands are used. Rows already written stay written
  *  if the run fails or is cancelled. */
 csgis_status csgis_smooth_stream(const csgis_model *model, const csgis_options *options,
                                  const csgis_image *desc, csgis_read_rows_fn read_rows,

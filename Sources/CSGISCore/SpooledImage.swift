@@ -1,0 +1,153 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A row stream made random-access: its rows are spooled to an unlinked temporary file, the
+/// scheduler runs full-height strips over it (reading and writing by column range, as over an
+/// image in memory), and the results, spooled to a second file, are then written out in
+/// order. For a stream too wide for the budget this replaces bands, which recompute a halo
+/// above and below every band, with strips, which recompute it only at their sides; the
+/// memory held stays a few rows (the page cache holds the files, not the process). The files
+/// have no name from the moment they exist, so nothing is left behind, even after a crash.
+final class SpooledImage: RandomAccessImage {
+    let input: PixelLayout, output: PixelLayout
+    let directory: String
+    private let inFD: Int32, outFD: Int32
+    private let inPixel: Int, outPixel: Int
+    private var inRow: [UInt8], alphaRow: [UInt8], outRow: [UInt8]
+
+    /// Where the files go: $TMPDIR, else /tmp.
+    static var defaultDirectory: String {
+        let t = ProcessInfo.processInfo.environment["TMPDIR"] ?? ""
+        return t.isEmpty ? "/tmp" : t
+    }
+
+    /// Bytes both files take on disk.
+    static func bytes(input: PixelLayout, output: PixelLayout) -> Int {
+        input.height * (input.rowBytes + output.rowBytes)
+    }
+
+    /// Opens the two files in `directory`, or returns nil when they cannot be made or the
+    /// disk lacks the room for them (beside a 64 MB margin): the caller then streams bands.
+    /// Checked before any row is read, so falling back loses nothing.
+    static func make(input: PixelLayout, output: PixelLayout, directory: String = defaultDirectory) -> SpooledImage? {
+        var fs = statvfs()
+        guard statvfs(directory, &fs) == 0,
+              Int(fs.f_bavail).multipliedReportingOverflow(by: Int(fs.f_frsize)).partialValue >= bytes(input: input, output: output) + (64 << 20)
+        else { return nil }
+        let a = unnamedFile(in: directory)
+        guard a >= 0 else { return nil }
+        let b = unnamedFile(in: directory)
+        guard b >= 0 else { close(a); return nil }
+        return SpooledImage(input: input, output: output, directory: directory, inFD: a, outFD: b)
+    }
+
+    private init(input: PixelLayout, output: PixelLayout, directory: String, inFD: Int32, outFD: Int32) {
+        self.input = input; self.output = output; self.directory = directory; self.inFD = inFD; self.outFD = outFD
+        inPixel = input.channels * input.sample.bytes
+        outPixel = output.channels * output.sample.bytes
+        inRow = [UInt8](repeating: 0, count: input.rowBytes)
+        alphaRow = [UInt8](repeating: 0, count: input.rowBytes)
+        outRow = [UInt8](repeating: 0, count: output.rowBytes)
+    }
+
+    deinit { close(inFD); close(outFD) }
+
+    /// A file opened read-write and unlinked at once.
+    private static func unnamedFile(in directory: String) -> Int32 {
+        var template = Array((directory + "/csgis-spool-XXXXXX").utf8CString)
+        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        guard fd >= 0 else { return -1 }
+        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)  // not inherited by a host's child processes
+        template.withUnsafeBufferPointer { _ = unlink($0.baseAddress!) }
+        return fd
+    }
+
+    /// Rows per transfer when filling and draining: about 1 MB, at least one row.
+    private func chunkRows(_ stride: Int) -> Int { max(1, min(input.height, (1 << 20) / max(1, stride))) }
+
+    /// Reads every row from `read` (the caller's layout, `input.stride` apart) into the spool.
+    func fill(_ read: LayoutRows.Transfer, shouldStop: () -> Bool) throws {
+        let n = chunkRows(input.stride)
+        var buf = [UInt8](repeating: 0, count: n * input.stride)
+        var y = 0
+        while y < input.height {
+            if shouldStop() { throw CSGISError.cancelled }
+            let c = min(n, input.height - y)
+            try buf.withUnsafeMutableBytes { b in
+                try read(y, c, b.baseAddress!)
+                for r in 0..<c {
+                    try transfer(pwrite, inFD, UnsafeMutableRawPointer(b.baseAddress! + r * input.stride), input.rowBytes,
+                                 (y + r) * input.rowBytes, "write")
+                }
+            }
+            y += c
+        }
+    }
+
+    /// Writes every result row to `write` (the caller's layout, `output.stride` apart).
+    func drain(_ write: LayoutRows.Transfer, shouldStop: () -> Bool) throws {
+        let n = chunkRows(output.stride)
+        var buf = [UInt8](repeating: 0, count: n * output.stride)
+        var y = 0
+        while y < output.height {
+            if shouldStop() { throw CSGISError.cancelled }
+            let c = min(n, output.height - y)
+            try buf.withUnsafeMutableBytes { b in
+                for r in 0..<c {
+                    try transfer(pread, outFD, b.baseAddress! + r * output.stride, output.rowBytes, (y + r) * output.rowBytes, "read")
+                }
+                try write(y, c, b.baseAddress!)
+            }
+            y += c
+        }
+    }
+
+    func readRows(_ first: Int, _ count: Int, columns: Range<Int>, into buffer: UnsafeMutablePointer<Float>) throws {
+        try inRow.withUnsafeMutableBytes { row in
+            for r in 0..<count {
+                try readInput(first + r, columns, into: row.baseAddress!)
+                input.toRGB(row.baseAddress!, buffer + r * columns.count * 3, columns: columns)
+            }
+        }
+    }
+
+    func writeRows(_ first: Int, _ count: Int, columns: Range<Int>, from buffer: UnsafePointer<Float>) throws {
+        try alphaRow.withUnsafeMutableBytes { a in
+            try outRow.withUnsafeMutableBytes { o in
+                for r in 0..<count {
+                    if output.alpha >= 0 { try readInput(first + r, columns, into: a.baseAddress!) }
+                    output.fromRGB(buffer + r * columns.count * 3, o.baseAddress!, alphaFrom: a.baseAddress!, input, columns: columns)
+                    try transfer(pwrite, outFD, o.baseAddress! + columns.lowerBound * outPixel, columns.count * outPixel,
+                                 (first + r) * output.rowBytes + columns.lowerBound * outPixel, "write")
+                }
+            }
+        }
+    }
+
+    /// Input row `y`'s pixels in `columns`, at their places in a packed row.
+    private func readInput(_ y: Int, _ columns: Range<Int>, into row: UnsafeMutableRawPointer) throws {
+        try transfer(pread, inFD, row + columns.lowerBound * inPixel, columns.count * inPixel,
+                     y * input.rowBytes + columns.lowerBound * inPixel, "read")
+    }
+
+    /// The whole of `count` bytes at `offset`, through pread or pwrite (which may move less).
+    private func transfer(_ op: (Int32, UnsafeMutableRawPointer, Int, off_t) -> Int, _ fd: Int32, _ p: UnsafeMutableRawPointer,
+                          _ count: Int, _ offset: Int, _ what: String) throws {
+        var done = 0
+        while done < count {
+            let n = op(fd, p + done, count - done, off_t(offset + done))
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else {
+                let why = n < 0 ? String(cString: strerror(errno)) : "the file ended early"
+                throw CSGISError.io("cannot \(what) the temporary spool in \(directory) (set TMPDIR to another disk, "
+                                    + "or raise the memory budget): \(why)")
+            }
+            done += n
+        }
+    }
+}
+
+private func pwrite(_ fd: Int32, _ p: UnsafeMutableRawPointer, _ n: Int, _ o: off_t) -> Int { Glibc.pwrite(fd, p, n, o) }
+private func pread(_ fd: Int32, _ p: UnsafeMutableRawPointer, _ n: Int, _ o: off_t) -> Int { Glibc.pread(fd, p, n, o) }

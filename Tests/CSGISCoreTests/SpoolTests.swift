@@ -1,0 +1,108 @@
+import XCTest
+@testable import CSGISCore
+
+/// A row stream too wide for the budget is spooled to an unnamed temporary file and run in
+/// full-height strips (`LayoutRows.smooth`): the same bytes as a run with room to spare,
+/// nothing left on disk, and bands again when no spool can be made.
+final class SpoolTests: XCTestCase {
+    let (w, h) = (640, 120)
+    // u16 RGBA with padded rows in, u8 RGBA out: the layouts' conversions and alpha copy too
+    lazy var input = try! PixelLayout(width: w, height: h, channels: 4, alpha: 3, sample: .u16, stride: w * 8 + 6)
+    lazy var output = try! PixelLayout(width: w, height: h, channels: 4, alpha: 3, sample: .u8)
+    lazy var pixels: [UInt8] = {
+        let img = try! Fixtures.texturedImage(width: w, height: h)
+        var raw = [UInt8](repeating: 0, count: input.stride * h)
+        for y in 0..<h { for x in 0..<w { for c in 0..<4 {
+            let v = c < 3 ? UInt16(min(max(img.pixels[(y * w + x) * 3 + c], 0), 1) * 65535) : UInt16(truncatingIfNeeded: x * 97 + y * 13)
+            let o = y * input.stride + (x * 4 + c) * 2
+            raw[o] = UInt8(v & 0xff); raw[o + 1] = UInt8(v >> 8)
+        } } }
+        return raw
+    }()
+
+    /// One run: the output bytes and the order of the calls ("r" read, "w" write).
+    func run(_ t: TiledSmoother, strength: Float = 1, shouldStop: @escaping () -> Bool = { false },
+             duringWrite: (() -> Void)? = nil) throws -> (bytes: [UInt8], calls: String) {
+        var out = [UInt8](repeating: 0, count: output.stride * h)
+        var calls = ""
+        let src = pixels, inS = input.stride, outS = output.stride
+        try LayoutRows.smooth(t, input: input, output: output, strength: strength, read: { first, count, rows in
+            calls += "r"
+            src.withUnsafeBytes { rows.copyMemory(from: $0.baseAddress! + first * inS, byteCount: count * inS) }
+        }, write: { first, count, rows in
+            calls += "w"
+            duringWrite?()
+            out.withUnsafeMutableBytes { ($0.baseAddress! + first * outS).copyMemory(from: rows, byteCount: count * outS) }
+        }, shouldStop: shouldStop)
+        return (out, calls)
+    }
+
+    /// The smallest budget (16 KB steps) at which a stream is spooled into strips while bands
+    /// would fit too, at a higher cost.
+    func spoolingBudget(_ model: CSGISModel) throws -> Int {
+        for kb in stride(from: 1024, to: 64 << 10, by: 16) {
+            let t = try TiledSmoother(model: model, precision: .fp32, memoryBudget: kb << 10,
+                                      rowOverhead: LayoutRows.rowOverhead(input: input, output: output))
+            if let bands = try? t.geometry(width: w, height: h), !bands.isWholeImage, case let s = try t.streamGeometry(width: w, height: h),
+               s.isStrips, s.overhead < 2.2 {
+                XCTAssertLessThan(s.overhead, bands.overhead)
+                return kb << 10
+            }
+        }
+        throw XCTSkip("no budget spools")
+    }
+
+    func withTMPDIR<T>(_ dir: String, _ body: () throws -> T) rethrows -> T {
+        let old = getenv("TMPDIR").map { String(cString: $0) }
+        setenv("TMPDIR", dir, 1)
+        defer { if let old { setenv("TMPDIR", old, 1) } else { unsetenv("TMPDIR") } }
+        return try body()
+    }
+
+    func testSpooledStripsGiveTheSameBytesAndLeaveNothingOnDisk() throws {
+        let model = try CSGISModel(contentsOf: Fixtures.path("tiny-4x1.safetensors"))
+        let budget = try spoolingBudget(model)
+        for strength in [Float(1), 0.6] {
+            let reference = try run(try TiledSmoother(model: model, precision: .fp32, threads: 1), strength: strength)
+            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("csgis-spool-test-\(getpid())").path
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(atPath: dir) }
+            var listed: [String]?
+            let spooled = try withTMPDIR(dir) {
+                try run(try TiledSmoother(model: model, precision: .fp32, threads: 2, memoryBudget: budget,
+                                          rowOverhead: LayoutRows.rowOverhead(input: input, output: output)), strength: strength,
+                        duringWrite: { if listed == nil { listed = try? FileManager.default.contentsOfDirectory(atPath: dir) } })
+            }
+            XCTAssertEqual(spooled.bytes, reference.bytes, "strength \(strength): spooled strips = the run with room to spare")
+            XCTAssertFalse(spooled.calls.contains("wr"), "spooled: every row is read before the first is written (\(spooled.calls))")
+            XCTAssertEqual(listed, [], "the spool files have no name while in use")
+            XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir), [])
+        }
+    }
+
+    func testWithoutASpoolTheStreamRunsInBands() throws {
+        let model = try CSGISModel(contentsOf: Fixtures.path("tiny-4x1.safetensors"))
+        let budget = try spoolingBudget(model)
+        let reference = try run(try TiledSmoother(model: model, precision: .fp32))
+        let bands = try withTMPDIR("/nonexistent-csgis-dir") {
+            XCTAssertNil(SpooledImage.make(input: input, output: output), "no directory, no spool")
+            return try run(try TiledSmoother(model: model, precision: .fp32, memoryBudget: budget,
+                                      rowOverhead: LayoutRows.rowOverhead(input: input, output: output)))
+        }
+        XCTAssertEqual(bands.bytes, reference.bytes, "bands at the same budget: the same bytes")
+    }
+
+    func testASpooledRunCancelsAndWritesNothing() throws {
+        let model = try CSGISModel(contentsOf: Fixtures.path("tiny-4x1.safetensors"))
+        let t = try TiledSmoother(model: model, precision: .fp32, memoryBudget: try spoolingBudget(model),
+                                  rowOverhead: LayoutRows.rowOverhead(input: input, output: output))
+        for after in [1, 50] {  // while filling the spool, and while running strips
+            var polls = 0
+            var wrote = false
+            XCTAssertThrowsError(try run(t, shouldStop: { polls += 1; return polls > after }, duringWrite: { wrote = true })) {
+                XCTAssertEqual($0 as? CSGISError, .cancelled)
+            }
+            XCTAssertFalse(wrote)
+        }
+    }
+}
