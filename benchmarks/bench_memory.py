@@ -66,16 +66,16 @@ def write_input(path, fmt, w, h):
             f.write(chunk(b"IDAT", b"".join(pending)) + chunk(b"IEND", b""))
 
 
-def measure(model, budget, path, kind, out_dir):
+def measure(model, budget, path, kind, out_dir, env=None):
     timing = out_dir / "time.txt"
-    cmd = ["/usr/bin/time", "-q", "-f", "%M %e", "-o", str(timing), str(FILTER), "--quiet", "--model", str(model),
-           "--memory", budget]
+    cmd = ["/usr/bin/time", "-q", "-f", "%M %e", "-o", str(timing), str(FILTER), "--quiet", "--model", str(model)]
+    cmd += ["--memory", budget] if budget else []
     out = out_dir / ("out" + path.suffix)
     if kind == "stdin":
         with open(path, "rb") as i, open(os.devnull, "wb") as o:
-            r = subprocess.run(cmd, stdin=i, stdout=o, stderr=subprocess.PIPE)
+            r = subprocess.run(cmd, stdin=i, stdout=o, stderr=subprocess.PIPE, env=env)
     else:
-        r = subprocess.run(cmd + [str(path), str(out)], stderr=subprocess.PIPE)
+        r = subprocess.run(cmd + [str(path), str(out)], stderr=subprocess.PIPE, env=env)
     kb, secs = open(timing).read().split()[-2:]
     res = {"status": r.returncode, "peak_rss_mb": int(kb) / 1024, "seconds": float(secs)}
     if r.returncode:

@@ -83,9 +83,11 @@ public func cModelFree(_ model: OpaquePointer?) {
     Unmanaged<CSGISModel>.fromOpaque(UnsafeRawPointer(model)).release()
 }
 
-private func modelFrom(_ p: OpaquePointer?) -> CSGISModel? {
-    p.map { Unmanaged<CSGISModel>.fromOpaque(UnsafeRawPointer($0)).takeUnretainedValue() }
+/// The object behind a handle from csgis_model_load or csgis_context_new (not retained).
+private func object<T: AnyObject>(_ p: OpaquePointer?, _: T.Type) -> T? {
+    p.map { Unmanaged<T>.fromOpaque(UnsafeRawPointer($0)).takeUnretainedValue() }
 }
+private func modelFrom(_ p: OpaquePointer?) -> CSGISModel? { object(p, CSGISModel.self) }
 
 @_cdecl("csgis_model_get_info")
 public func cModelGetInfo(_ model: OpaquePointer?, _ info: UnsafeMutablePointer<csgis_model_info>?) -> csgis_status {
@@ -151,9 +153,7 @@ final class Context {
     init(_ s: Smoother) { smoother = s }
 }
 
-private func contextFrom(_ p: OpaquePointer?) -> Context? {
-    p.map { Unmanaged<Context>.fromOpaque(UnsafeRawPointer($0)).takeUnretainedValue() }
-}
+private func contextFrom(_ p: OpaquePointer?) -> Context? { object(p, Context.self) }
 
 @_cdecl("csgis_context_new")
 public func cContextNew(_ model: OpaquePointer?, _ options: UnsafePointer<csgis_options>?,

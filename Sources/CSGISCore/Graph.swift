@@ -86,11 +86,19 @@ struct Graph {
         add(.write(result: result, input: inputNode), dst: nil, sources: [(result, 0), (inputNode, 0)])
     }
 
+    /// Runs a concat op over `pixels` pixels: `parts` of this graph's nodes packed into node
+    /// `d`, each node's pixels at `pointer(node)` (a whole image, or one row of it).
+    func concat(_ parts: [(node: Int?, channels: Int)], into d: Int, pixels: Int, at pointer: (Int) -> UnsafeMutableRawPointer) {
+        Graph.concat(parts.map { p in (p.node.map { UnsafeRawPointer(pointer($0)) }, p.channels, p.node.map { nodes[$0].channels } ?? 0,
+                                       p.node.map { nodes[$0].elementBytes } ?? 0) },
+                     into: pointer(d), channels: nodes[d].channels, elementBytes: nodes[d].elementBytes, pixels: pixels)
+    }
+
     /// Packs `parts` (the first `channels` of pixel-interleaved sources with `stride` channels
     /// per pixel; nil: zero channels) into `dst`, `channels` per pixel, over `pixels` pixels;
     /// an f32 source into bf16 `dst` is rounded like the input conversion. A part that is
     /// `dst` itself at its own place is already there (the one-pass plan's in-place fill).
-    static func concat(_ parts: [(src: UnsafeRawPointer?, channels: Int, stride: Int, elementBytes: Int)], into dst: UnsafeMutableRawPointer,
+    private static func concat(_ parts: [(src: UnsafeRawPointer?, channels: Int, stride: Int, elementBytes: Int)], into dst: UnsafeMutableRawPointer,
                        channels total: Int, elementBytes eb: Int, pixels: Int) {
         var ch = 0
         for p in parts {

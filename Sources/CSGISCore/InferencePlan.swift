@@ -98,10 +98,7 @@ final class InferencePlan {
                 let s = ptr(src).assumingMemoryBound(to: Float.self), t = ptr(op.dst!).assumingMemoryBound(to: UInt16.self)
                 for i in 0..<(n * 3) { t[i] = bf16(s[i]) }
             case let .concat(parts):
-                let d = op.dst!
-                Graph.concat(parts.map { p in (p.node.map { UnsafeRawPointer(ptr($0)) }, p.channels, p.node.map { graph.nodes[$0].channels } ?? 0,
-                                               p.node.map { graph.nodes[$0].elementBytes } ?? 0) },
-                             into: ptr(d), channels: graph.nodes[d].channels, elementBytes: graph.nodes[d].elementBytes, pixels: n)
+                graph.concat(parts, into: op.dst!, pixels: n, at: ptr)
             case let .conv(layer, src, relu, residual, sumOnto):
                 let d = op.dst!, c = store.convs[layer]
                 if let s = sumOnto { ptr(d).copyMemory(from: ptr(s), byteCount: n * graph.nodes[d].channels * graph.nodes[d].elementBytes) }

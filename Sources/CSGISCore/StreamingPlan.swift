@@ -130,11 +130,7 @@ final class StreamingPlan {
 
     /// Packs channel ranges of several nodes into `d`'s rows; nil parts are zero channels.
     private func concat(_ parts: [(node: Int?, channels: Int)], into d: Int, rows: Range<Int>) throws {
-        for y in rows {
-            Graph.concat(parts.map { p in (p.node.map { UnsafeRawPointer(rowPointer($0, y)) }, p.channels, p.node.map { graph.nodes[$0].channels } ?? 0,
-                                           p.node.map { graph.nodes[$0].elementBytes } ?? 0) },
-                         into: rowPointer(d, y), channels: graph.nodes[d].channels, elementBytes: graph.nodes[d].elementBytes, pixels: width)
-        }
+        for y in rows { graph.concat(parts, into: d, pixels: width) { rowPointer($0, y) } }
     }
 
     private func conv(_ o: Int, layer: Int, src: Int, dst: Int, y: Int, relu: Bool, residual: Int?, sum: Bool) throws {

@@ -125,27 +125,38 @@ public final class TiledSmoother {
         guard g.isStrips, strength > 0 else {
             return try run(g, width: width, height: height, source: rows, sink: rows, strength: strength, progress: progress, shouldStop: shouldStop)
         }
-        let R = g.rowsPerStep, inW = g.tileInputWidth
-        let work = Progress(tiles: g.tilesAcross, totalWork: Double(g.tilesAcross) * Double(inW) * Double(height), progress: progress)
-        let out = UnsafeMutablePointer<Float>.allocate(capacity: R * g.tileWidth * 3)
-        defer { out.deallocate() }
+        let work = Progress(tiles: g.tilesAcross, totalWork: Double(g.tilesAcross) * Double(g.tileInputWidth) * Double(height),
+                            progress: progress)
         for x0 in stride(from: 0, to: width, by: g.tileWidth) {
-            let x1 = min(width, x0 + g.tileWidth)
-            let sx = TileGeometry.inputStart(x0, inputSize: inW, length: width, halo: g.halo)
-            var next = 0
-            try smoother.stream(width: inW, height: height, rowsPerStep: R, read: { n, p in
-                try image.readRows(next, n, columns: sx..<(sx + inW), into: p)
-                next += n
-            }, write: { y, n, res, inp in
-                for r in 0..<n {
-                    let o = (x0 - sx + r * inW) * 3
-                    TiledSmoother.blend(out + r * (x1 - x0) * 3, res + o, inp + o, (x1 - x0) * 3, strength)
-                }
-                try image.writeRows(y, n, columns: x0..<x1, from: out)
-                try work.report(n * inW)
-            }, shouldStop: shouldStop)
-            work.tilesDone += 1
+            try runTile(g, x0: x0, height: height, strength: strength, work: work, shouldStop: shouldStop,
+                        read: image.readRows, write: image.writeRows)
         }
+    }
+
+    /// Streams the tile whose output starts at column `x0` (all `height` rows of its input
+    /// columns from `read`, tile rows counted from 0) and hands each finished block of rows,
+    /// blended and cut to the tile's output columns, to `write`: the one per-tile loop of
+    /// strips and bands.
+    private func runTile(_ g: TileGeometry, x0: Int, height: Int, strength: Float, work: Progress, shouldStop: () -> Bool,
+                         read: (_ first: Int, _ count: Int, _ columns: Range<Int>, _ into: UnsafeMutablePointer<Float>) throws -> Void,
+                         write: (_ first: Int, _ count: Int, _ columns: Range<Int>, _ from: UnsafePointer<Float>) throws -> Void) throws {
+        let inW = g.tileInputWidth, x1 = min(g.imageWidth, x0 + g.tileWidth)
+        let sx = TileGeometry.inputStart(x0, inputSize: inW, length: g.imageWidth, halo: g.halo)
+        let out = UnsafeMutablePointer<Float>.allocate(capacity: g.rowsPerStep * (x1 - x0) * 3)
+        defer { out.deallocate() }
+        var next = 0  // tile row to read next
+        try smoother.stream(width: inW, height: height, rowsPerStep: g.rowsPerStep, read: { n, p in
+            try read(next, n, sx..<(sx + inW), p)
+            next += n
+        }, write: { y, n, res, inp in
+            for r in 0..<n {
+                let o = (x0 - sx + r * inW) * 3
+                TiledSmoother.blend(out + r * (x1 - x0) * 3, res + o, inp + o, (x1 - x0) * 3, strength)
+            }
+            try write(y, n, x0..<x1, out)
+            try work.report(n * inW)
+        }, shouldStop: shouldStop)
+        work.tilesDone += 1
     }
 
     /// out[i] = input + strength * (result - input), for n floats.
@@ -272,20 +283,13 @@ public final class TiledSmoother {
                 hi = sy + inH
             }
             for x0 in stride(from: 0, to: width, by: g.tileWidth) {
-                let x1 = min(width, x0 + g.tileWidth)
-                let sx = TileGeometry.inputStart(x0, inputSize: inW, length: width, halo: g.halo)
-                var next = 0  // tile row to read next
-                try smoother.stream(width: inW, height: inH, rowsPerStep: R, read: { n, p in
-                    for r in 0..<n { (p + r * inW * 3).update(from: band + (sy - lo + next + r) * rowFloats + sx * 3, count: inW * 3) }
-                    next += n
-                }, write: { ty, n, res, inp in
+                try runTile(g, x0: x0, height: inH, strength: strength, work: work, shouldStop: shouldStop, read: { first, n, cols, p in
+                    for r in 0..<n { (p + r * inW * 3).update(from: band + (sy - lo + first + r) * rowFloats + cols.lowerBound * 3, count: inW * 3) }
+                }, write: { ty, n, cols, res in
                     for r in 0..<n where (y0..<y1).contains(sy + ty + r) {
-                        let o = (x0 - sx + r * inW) * 3
-                        blend(outBand + (sy + ty + r - y0) * rowFloats + x0 * 3, res + o, inp + o, (x1 - x0) * 3)
+                        (outBand + (sy + ty + r - y0) * rowFloats + cols.lowerBound * 3).update(from: res + r * cols.count * 3, count: cols.count * 3)
                     }
-                    try report(n * inW)
-                }, shouldStop: shouldStop)
-                work.tilesDone += 1
+                })
             }
             try sink.writeRows(y1 - y0, from: outBand)
         }
