@@ -72,20 +72,23 @@ public func cModelLoad(_ path: UnsafePointer<CChar>?, _ out: UnsafeMutablePointe
     do {
         let file = try ModelResolver.resolve(path.map { String(cString: $0) }, besideExecutableAt: libraryFile())
         let model = try CSGISModel(contentsOf: file)
-        out.pointee = OpaquePointer(Unmanaged.passRetained(model).toOpaque())
+        out.pointee = handle(model)
         return CSGIS_OK
     } catch { return status(for: error) }
 }
 
 @_cdecl("csgis_model_free")
-public func cModelFree(_ model: OpaquePointer?) {
-    guard let model else { return }
-    Unmanaged<CSGISModel>.fromOpaque(UnsafeRawPointer(model)).release()
-}
+public func cModelFree(_ model: OpaquePointer?) { release(model, CSGISModel.self) }
 
-/// The object behind a handle from csgis_model_load or csgis_context_new (not retained).
+/// A handle for the caller: the object retained until `release`.
+private func handle(_ o: AnyObject) -> OpaquePointer { OpaquePointer(Unmanaged.passRetained(o).toOpaque()) }
+/// The object behind a handle (not retained).
 private func object<T: AnyObject>(_ p: OpaquePointer?, _: T.Type) -> T? {
     p.map { Unmanaged<T>.fromOpaque(UnsafeRawPointer($0)).takeUnretainedValue() }
+}
+/// Ends a handle (NULL is ignored).
+private func release<T: AnyObject>(_ p: OpaquePointer?, _: T.Type) {
+    p.map { Unmanaged<T>.fromOpaque(UnsafeRawPointer($0)).release() }
 }
 private func modelFrom(_ p: OpaquePointer?) -> CSGISModel? { object(p, CSGISModel.self) }
 
@@ -163,16 +166,13 @@ public func cContextNew(_ model: OpaquePointer?, _ options: UnsafePointer<csgis_
     guard let m = modelFrom(model) else { return fail(CSGIS_ERR_INVALID_ARGUMENT, "csgis_context_new: NULL model") }
     do {
         let t = try smoother(m, options?.pointee ?? cDefaultOptions())
-        out.pointee = OpaquePointer(Unmanaged.passRetained(Context(t.smoother)).toOpaque())
+        out.pointee = handle(Context(t.smoother))
         return CSGIS_OK
     } catch { return status(for: error) }
 }
 
 @_cdecl("csgis_context_free")
-public func cContextFree(_ context: OpaquePointer?) {
-    guard let context else { return }
-    Unmanaged<Context>.fromOpaque(UnsafeRawPointer(context)).release()
-}
+public func cContextFree(_ context: OpaquePointer?) { release(context, Context.self) }
 
 /// The progress callback, called as rows finish and, at most every 0.1 s, between layers
 /// (with the latest figures): its answer is the one way to cancel.

@@ -64,41 +64,33 @@ final class SpooledImage: RandomAccessImage {
         return fd
     }
 
-    /// Rows per transfer when filling and draining: about 1 MB, at least one row.
-    private func chunkRows(_ stride: Int) -> Int { max(1, min(input.height, (1 << 20) / max(1, stride))) }
-
     /// Reads every row from `read` (the caller's layout, `input.stride` apart) into the spool.
     func fill(_ read: LayoutRows.Transfer, shouldStop: () -> Bool) throws {
-        let n = chunkRows(input.stride)
-        var buf = [UInt8](repeating: 0, count: n * input.stride)
-        var y = 0
-        while y < input.height {
-            if shouldStop() { throw CSGISError.cancelled }
-            let c = min(n, input.height - y)
-            try buf.withUnsafeMutableBytes { b in
-                try read(y, c, b.baseAddress!)
-                for r in 0..<c {
-                    try transfer(pwrite, inFD, UnsafeMutableRawPointer(b.baseAddress! + r * input.stride), input.rowBytes,
-                                 (y + r) * input.rowBytes, "write")
-                }
-            }
-            y += c
-        }
+        try pass(input, inFD, intoFile: true, read, shouldStop: shouldStop)
     }
 
     /// Writes every result row to `write` (the caller's layout, `output.stride` apart).
     func drain(_ write: LayoutRows.Transfer, shouldStop: () -> Bool) throws {
-        let n = chunkRows(output.stride)
-        var buf = [UInt8](repeating: 0, count: n * output.stride)
+        try pass(output, outFD, intoFile: false, write, shouldStop: shouldStop)
+    }
+
+    /// Moves every row between the caller (rows `layout.stride` apart) and a spool file
+    /// (packed rows), about 1 MB at a time, top to bottom.
+    private func pass(_ layout: PixelLayout, _ fd: Int32, intoFile: Bool, _ caller: LayoutRows.Transfer,
+                      shouldStop: () -> Bool) throws {
+        let n = max(1, min(layout.height, (1 << 20) / layout.stride))
+        var buf = [UInt8](repeating: 0, count: n * layout.stride)
         var y = 0
-        while y < output.height {
+        while y < layout.height {
             if shouldStop() { throw CSGISError.cancelled }
-            let c = min(n, output.height - y)
+            let c = min(n, layout.height - y)
             try buf.withUnsafeMutableBytes { b in
+                if intoFile { try caller(y, c, b.baseAddress!) }
                 for r in 0..<c {
-                    try transfer(pread, outFD, b.baseAddress! + r * output.stride, output.rowBytes, (y + r) * output.rowBytes, "read")
+                    try transfer(intoFile ? pwrite : pread, fd, b.baseAddress! + r * layout.stride, layout.rowBytes,
+                                 (y + r) * layout.rowBytes, intoFile ? "write" : "read")
                 }
-                try write(y, c, b.baseAddress!)
+                if !intoFile { try caller(y, c, b.baseAddress!) }
             }
             y += c
         }

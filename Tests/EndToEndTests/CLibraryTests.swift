@@ -178,10 +178,16 @@ final class CLibraryTests: XCTestCase {
         #include <stdlib.h>
         #include <string.h>
         enum { W = 700, H = 40 };
+        static unsigned char in[W * H * 4], ref[W * H * 4], out[W * H * 4];
+        static int read_in(uint32_t first, uint32_t count, void *rows, void *user) {
+            (void)user; memcpy(rows, in + (size_t)first * W * 4, (size_t)count * W * 4); return 0;
+        }
+        static int write_out(uint32_t first, uint32_t count, const void *rows, void *user) {
+            memcpy((unsigned char *)user + (size_t)first * W * 4, rows, (size_t)count * W * 4); return 0;
+        }
         int main(int argc, char **argv) {
             csgis_model *m = NULL;
             if (argc < 2 || csgis_model_load(argv[1], &m) != CSGIS_OK) { fprintf(stderr, "%s\\n", csgis_last_error()); return 10; }
-            static unsigned char in[W * H * 4], ref[W * H * 4], out[W * H * 4];
             static unsigned short out16[W * H * 4];
             for (int i = 0; i < W * H * 4; i++) in[i] = (unsigned char)((i * 7919 + i / (W * 4) * 31) % 251);
             csgis_image d = {W, H, 4, CSGIS_U8, 0, 3}, d16 = {W, H, 4, CSGIS_U16, 0, 3};
@@ -202,6 +208,11 @@ final class CLibraryTests: XCTestCase {
                 if (rc != CSGIS_ERR_OUT_OF_MEMORY && (rc != CSGIS_OK || memcmp(out, ref, sizeof ref))) { fprintf(stderr, "%zu MB in place\\n", mb); return 15; }
                 if (csgis_smooth(m, &o, &d, in, &d16, out16) != CSGIS_OK || memcmp(out16, ref16, sizeof ref16)) { fprintf(stderr, "%zu MB u16\\n", mb); return 16; }
                 for (int i = 3; i < W * H * 4; i += 4) if (out[i] != in[i]) return 17;  /* alpha passes through */
+                memset(out, 0, sizeof out);  /* the stream: strips over a spool where bands would cost more */
+                rc = csgis_smooth_stream(m, &o, &d, read_in, write_out, out);
+                if (rc != CSGIS_ERR_OUT_OF_MEMORY && (rc != CSGIS_OK || memcmp(out, ref, sizeof ref))) {
+                    fprintf(stderr, "%zu MB stream: %s\\n", mb, rc ? csgis_last_error() : "bytes differ"); return 19;
+                }
             }
             if (refused == 12) return 18;
             csgis_model_free(m);
@@ -223,6 +234,13 @@ final class CLibraryTests: XCTestCase {
             return g.isDense ? "dense" : g.isStrips ? "strips" : g.isWholeImage ? "one tile" : "bands"
         }
         XCTAssertTrue(kinds.contains("strips") && kinds.contains("dense"), "\(kinds)")
+        let layout = try PixelLayout(width: 700, height: 40, channels: 4, alpha: 3, sample: .u8)
+        let streamKinds = try (1...12).compactMap { mb -> String? in
+            let t = try TiledSmoother(model: model, memoryBudget: mb << 20, rowOverhead: LayoutRows.rowOverhead(input: layout, output: layout))
+            guard let g = try? t.streamGeometry(width: 700, height: 40) else { return nil }
+            return g.isDense ? "dense" : g.isStrips ? "strips" : g.isWholeImage ? "one tile" : "bands"
+        }
+        XCTAssertTrue(streamKinds.contains("strips"), "the stream is spooled into strips at some budget: \(streamKinds)")
     }
 
     /// The hardening issue's C cases: each returns an error code (or OK), none aborts the host.
