@@ -194,12 +194,15 @@ private func callbacks(_ o: csgis_options) -> (((SmoothingProgress) -> Bool)?, (
 
 // MARK: smoothing
 
-/// One run of either entry point: validated options, then rows through the scheduler.
+/// One run of either entry point: validated options, then rows through the scheduler's one
+/// row path (`image`: the caller's buffers, which it may read and write by column range).
 /// `read` and `write` return the caller's status: non-zero stops the run (CSGIS_ERR_CALLBACK).
 private func smoothRows(_ m: CSGISModel, _ context: Context?, _ o: csgis_options, input: PixelLayout, output: PixelLayout,
+                        image: RandomAccessImage? = nil,
                         read: @escaping (Int, Int, UnsafeMutableRawPointer) -> Int32,
                         write: @escaping (Int, Int, UnsafeMutableRawPointer) -> Int32) throws {
-    let t = try smoother(m, o, rowOverhead: LayoutRows.rowOverhead(input: input, output: output), context: context)
+    // over the caller's buffers nothing is held per row: rows are read where they lie
+    let t = try smoother(m, o, rowOverhead: image == nil ? LayoutRows.rowOverhead(input: input, output: output) : 0, context: context)
     let (progress, stop) = callbacks(o)
     try LayoutRows.smooth(t, input: input, output: output, strength: o.strength, read: { first, count, rows in
         let rc = read(first, count, rows)
@@ -207,7 +210,7 @@ private func smoothRows(_ m: CSGISModel, _ context: Context?, _ o: csgis_options
     }, write: { first, count, rows in
         let rc = write(first, count, rows)
         guard rc == 0 else { throw CallbackFailure(description: "write_rows returned \(rc) for rows \(first)..<\(first + count)") }
-    }, progress: progress, shouldStop: stop)
+    }, image: image, progress: progress, shouldStop: stop)
 }
 
 /// The caller's buffers as an image the scheduler reads and writes by column range (so a
@@ -273,20 +276,15 @@ private func smoothImage(_ name: String, _ model: CSGISModel?, _ context: Contex
         }
         defer { free(scratch) }
         let target = scratch ?? dst
-        if o.strength == 0 {  // rows copied through bit for bit (LayoutRows' pass-through)
-            try smoothRows(m, context, o, input: s, output: d, read: { first, count, rows in
-                for r in 0..<count { (rows + r * s.stride).copyMemory(from: src + (first + r) * s.stride, byteCount: sRow) }
-                return 0
-            }, write: { first, count, rows in
-                for r in 0..<count { (target + (first + r) * d.stride).copyMemory(from: rows + r * d.stride, byteCount: dRow) }
-                return 0
-            })
-        } else {
-            let t = try smoother(m, o, context: context)  // nothing is held per row: rows are read where they lie
-            let (progress, stop) = callbacks(o)
-            try t.run(width: s.width, height: s.height, image: MemoryImage(input: s, src: src, output: d, dst: target),
-                      strength: o.strength, progress: progress, shouldStop: stop)
-        }
+        // at strength 0 the rows are copied through bit for bit (the row path's pass-through)
+        try smoothRows(m, context, o, input: s, output: d, image: MemoryImage(input: s, src: src, output: d, dst: target),
+                       read: { first, count, rows in
+            for r in 0..<count { (rows + r * s.stride).copyMemory(from: src + (first + r) * s.stride, byteCount: sRow) }
+            return 0
+        }, write: { first, count, rows in
+            for r in 0..<count { (target + (first + r) * d.stride).copyMemory(from: rows + r * d.stride, byteCount: dRow) }
+            return 0
+        })
         if let scratch { dst.copyMemory(from: scratch, byteCount: dSpan) }
         return CSGIS_OK
     } catch { return status(for: error) }

@@ -53,28 +53,33 @@ public final class LayoutRows: RowSource, RowSink {
 }
 
 extension LayoutRows {
-    /// The one row path, for the filter's images and the C API's streams: rows in `input`'s
-    /// layout from `read`, results in `output`'s layout to `write`, in order. With no smoother
-    /// or at strength 0 rows pass through unchanged (bit for bit when the layouts agree).
-    /// When the width does not fit the budget and full-height strips recompute less than
-    /// bands (`TiledSmoother.streamGeometry`), the rows are spooled to a temporary file
-    /// (`SpooledImage`): all are read before the first is written.
+    /// The one row path, for the filter's images and the C API's buffers and streams: rows in
+    /// `input`'s layout from `read`, results in `output`'s layout to `write`, in order. With no
+    /// smoother or at strength 0 rows pass through unchanged (bit for bit when the layouts
+    /// agree): the one place that decides it. Otherwise, when `image` is given (the same
+    /// pixels, read and written by column range: the caller's memory) the scheduler runs over
+    /// it directly; when the width does not fit the budget and full-height strips recompute
+    /// less than bands (`TiledSmoother.streamGeometry`), the rows are spooled to a temporary
+    /// file (`SpooledImage`): all are read before the first is written.
+    /// The smoother's `rowOverhead` should be `rowOverhead(input:output:)`, or 0 with `image`.
     public static func smooth(_ smoother: TiledSmoother?, input: PixelLayout, output: PixelLayout, strength: Float,
-                              read: @escaping Transfer, write: @escaping Transfer,
+                              read: @escaping Transfer, write: @escaping Transfer, image: RandomAccessImage? = nil,
                               progress: ((SmoothingProgress) -> Bool)? = nil, shouldStop: @escaping () -> Bool = { false }) throws {
         guard strength >= 0 && strength <= 1 else { throw CSGISError.invalidArgument("strength \(strength) is outside 0...1") }
         let w = input.width, h = input.height
-        if let t = smoother, strength > 0, try t.streamGeometry(width: w, height: h).isStrips,
-           let spool = SpooledImage.make(input: input, output: output) {
+        guard let t = smoother, strength > 0 else {
+            let rows = LayoutRows(input: input, output: output, passThrough: true, read: read, write: write)
+            return try TiledSmoother.passThrough(width: w, height: h, source: rows, sink: rows)
+        }
+        if let image {
+            return try t.run(width: w, height: h, image: image, strength: strength, progress: progress, shouldStop: shouldStop)
+        }
+        if try t.streamGeometry(width: w, height: h).isStrips, let spool = SpooledImage.make(input: input, output: output) {
             try spool.fill(read, shouldStop: shouldStop)
             try t.run(width: w, height: h, image: spool, strength: strength, progress: progress, shouldStop: shouldStop)
             return try spool.drain(write, shouldStop: shouldStop)
         }
-        let rows = LayoutRows(input: input, output: output, passThrough: smoother == nil || strength == 0, read: read, write: write)
-        if let t = smoother {
-            try t.run(width: w, height: h, source: rows, sink: rows, strength: strength, progress: progress, shouldStop: shouldStop)
-        } else {
-            try TiledSmoother.passThrough(width: w, height: h, source: rows, sink: rows)
-        }
+        let rows = LayoutRows(input: input, output: output, passThrough: false, read: read, write: write)
+        try t.run(width: w, height: h, source: rows, sink: rows, strength: strength, progress: progress, shouldStop: shouldStop)
     }
 }
