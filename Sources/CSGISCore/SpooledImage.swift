@@ -23,9 +23,11 @@ final class SpooledImage: RandomAccessImage {
         return t.isEmpty ? "/tmp" : t
     }
 
-    /// Bytes both files take on disk.
-    static func bytes(input: PixelLayout, output: PixelLayout) -> Int {
-        input.height * (input.rowBytes + output.rowBytes)
+    /// Bytes both files take on disk (nil: more than any disk).
+    static func bytes(input: PixelLayout, output: PixelLayout) -> UInt64? {
+        let (row, o1) = UInt64(input.rowBytes).addingReportingOverflow(UInt64(output.rowBytes))
+        let (all, o2) = row.multipliedReportingOverflow(by: UInt64(input.height))
+        return o1 || o2 ? nil : all
     }
 
     /// Opens the two files in `directory`, or returns nil when they cannot be made or the
@@ -33,8 +35,9 @@ final class SpooledImage: RandomAccessImage {
     /// Checked before any row is read, so falling back loses nothing.
     static func make(input: PixelLayout, output: PixelLayout, directory: String = defaultDirectory) -> SpooledImage? {
         var fs = statvfs()
-        guard statvfs(directory, &fs) == 0,
-              Int(fs.f_bavail).multipliedReportingOverflow(by: Int(fs.f_frsize)).partialValue >= bytes(input: input, output: output) + (64 << 20)
+        guard let need = bytes(input: input, output: output), need < UInt64.max >> 1, statvfs(directory, &fs) == 0,
+              case let (free, o) = UInt64(fs.f_bavail).multipliedReportingOverflow(by: UInt64(fs.f_frsize)),
+              o || free >= need + (64 << 20)
         else { return nil }
         let a = unnamedFile(in: directory)
         guard a >= 0 else { return nil }

@@ -92,6 +92,14 @@ final class SpoolTests: XCTestCase {
         XCTAssertEqual(bands.bytes, reference.bytes, "bands at the same budget: the same bytes")
     }
 
+    /// A size the disk cannot hold gets no spool (checked before any row is read), whatever
+    /// the header claims, up to the largest layout there is.
+    func testNoSpoolForMoreThanTheDiskHolds() throws {
+        let giant = try PixelLayout(width: 1 << 29, height: 1 << 30, channels: 4, alpha: 3, sample: .u16)
+        XCTAssertNil(SpooledImage.make(input: giant, output: giant))
+        XCTAssertNotNil(SpooledImage.make(input: input, output: output))
+    }
+
     func testASpooledRunCancelsAndWritesNothing() throws {
         let model = try CSGISModel(contentsOf: Fixtures.path("tiny-4x1.safetensors"))
         let t = try TiledSmoother(model: model, precision: .fp32, memoryBudget: try spoolingBudget(model),
