@@ -17,10 +17,32 @@ final class SpooledImage: RandomAccessImage {
     private let inPixel: Int, outPixel: Int
     private var inRow: [UInt8], alphaRow: [UInt8], outRow: [UInt8]
 
-    /// Where the files go: $TMPDIR, else /tmp.
+    /// Where the files go: $TMPDIR, else /var/tmp (meant for large temporary files, on disk
+    /// where /tmp may be a tmpfs), else /tmp.
     static var defaultDirectory: String {
         let t = ProcessInfo.processInfo.environment["TMPDIR"] ?? ""
-        return t.isEmpty ? "/tmp" : t
+        if !t.isEmpty { return t }
+        return access("/var/tmp", W_OK | X_OK) == 0 ? "/var/tmp" : "/tmp"
+    }
+
+    /// Whether `directory` lives in memory (tmpfs, ramfs): a spool there would spend the RAM
+    /// the budget keeps, so it is not used.
+    /// (The file system of the longest mount point above it, from /proc/self/mounts.)
+    static func isInMemory(_ directory: String) -> Bool {
+        guard let real = realpath(directory, nil) else { return false }
+        let path = String(cString: real)
+        free(real)
+        // procfs files report size 0: read as a stream
+        guard let h = FileHandle(forReadingAtPath: "/proc/self/mounts") else { return false }
+        var best = (length: -1, type: "")
+        for line in String(decoding: h.readDataToEndOfFile(), as: UTF8.self).split(separator: "\n") {
+            let f = line.split(separator: " ")
+            guard f.count >= 3 else { continue }
+            let mount = f[1].replacingOccurrences(of: "\\040", with: " ")
+            let above = mount == "/" || path == mount || path.hasPrefix(mount + "/")
+            if above && mount.count >= best.length { best = (mount.count, String(f[2])) }
+        }
+        return ["tmpfs", "ramfs"].contains(best.type)
     }
 
     /// Bytes both files take on disk (nil: more than any disk).
@@ -30,12 +52,12 @@ final class SpooledImage: RandomAccessImage {
         return o1 || o2 ? nil : all
     }
 
-    /// Opens the two files in `directory`, or returns nil when they cannot be made or the
-    /// disk lacks the room for them (beside a 64 MB margin): the caller then streams bands.
-    /// Checked before any row is read, so falling back loses nothing.
+    /// Opens the two files in `directory`, or returns nil when they cannot be made, the disk
+    /// lacks the room for them (beside a 64 MB margin) or the directory is in memory: the
+    /// caller then streams bands. Checked before any row is read, so falling back loses nothing.
     static func make(input: PixelLayout, output: PixelLayout, directory: String = defaultDirectory) -> SpooledImage? {
         var fs = statvfs()
-        guard let need = bytes(input: input, output: output), need < UInt64.max >> 1, statvfs(directory, &fs) == 0,
+        guard !isInMemory(directory), let need = bytes(input: input, output: output), need < UInt64.max >> 1, statvfs(directory, &fs) == 0,
               case let (free, o) = UInt64(fs.f_bavail).multipliedReportingOverflow(by: UInt64(fs.f_frsize)),
               o || free >= need + (64 << 20)
         else { return nil }

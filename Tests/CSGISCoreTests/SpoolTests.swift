@@ -100,6 +100,13 @@ final class SpoolTests: XCTestCase {
         XCTAssertNotNil(SpooledImage.make(input: input, output: output))
     }
 
+    /// A spool in memory (tmpfs: /dev/shm here) would spend the RAM the budget keeps.
+    func testNoSpoolInMemory() throws {
+        guard SpooledImage.isInMemory("/dev/shm") else { throw XCTSkip("/dev/shm is not a tmpfs here") }
+        XCTAssertNil(SpooledImage.make(input: input, output: output, directory: "/dev/shm"))
+        XCTAssertFalse(SpooledImage.isInMemory(FileManager.default.currentDirectoryPath), "the checkout is on disk")
+    }
+
     func testASpooledRunCancelsAndWritesNothing() throws {
         let model = try CSGISModel(contentsOf: Fixtures.path("tiny-4x1.safetensors"))
         let t = try TiledSmoother(model: model, precision: .fp32, memoryBudget: try spoolingBudget(model),

@@ -133,10 +133,10 @@ typedef int (*csgis_write_rows_fn)(uint32_t first_row, uint32_t count, const voi
 /** Streams an image of any size through the scheduler within options->memory_budget:
  *  memory grows with the width, never with the height. When the width does not fit the
  *  budget and full-height strips would recompute less than bands of tiles (or bands do not
- *  fit), the rows are first spooled to an unnamed temporary file in $TMPDIR (else /tmp;
- *  about the image's size in both layouts, on disk): then every row is read before the
- *  first is written. Without room there, bands are used. Rows already written stay written
- *  if the run fails or is cancelled. */
+ *  fit), the rows are first spooled to an unnamed temporary file in $TMPDIR (else /var/tmp,
+ *  else /tmp; about the image's size in both layouts, on disk): then every row is read
+ *  before the first is written. Without room there, or where it is in memory (tmpfs),
+ *  bands are used. Rows already written stay written if the run fails or is cancelled. */
 csgis_status csgis_smooth_stream(const csgis_model *model, const csgis_options *options,
                                  const csgis_image *desc, csgis_read_rows_fn read_rows,
                                  csgis_write_rows_fn write_rows, void *user_data);
