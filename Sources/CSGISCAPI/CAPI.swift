@@ -213,25 +213,6 @@ private func smoothRows(_ m: CSGISModel, _ context: Context?, _ o: csgis_options
     }, image: image, progress: progress, shouldStop: stop)
 }
 
-/// The caller's buffers as an image the scheduler reads and writes by column range (so a
-/// wide image runs in full-height strips, holding no bands); alpha comes from `src`.
-private final class MemoryImage: RandomAccessImage {
-    let input: PixelLayout, output: PixelLayout
-    let src: UnsafeRawPointer, dst: UnsafeMutableRawPointer
-    init(input: PixelLayout, src: UnsafeRawPointer, output: PixelLayout, dst: UnsafeMutableRawPointer) {
-        self.input = input; self.output = output; self.src = src; self.dst = dst
-    }
-    func readRows(_ first: Int, _ count: Int, columns: Range<Int>, into buffer: UnsafeMutablePointer<Float>) throws {
-        for r in 0..<count { input.toRGB(src + (first + r) * input.stride, buffer + r * columns.count * 3, columns: columns) }
-    }
-    func writeRows(_ first: Int, _ count: Int, columns: Range<Int>, from buffer: UnsafePointer<Float>) throws {
-        for r in 0..<count {
-            output.fromRGB(buffer + r * columns.count * 3, dst + (first + r) * output.stride, alphaFrom: src + (first + r) * input.stride,
-                           input, columns: columns)
-        }
-    }
-}
-
 @_cdecl("csgis_smooth")
 public func cSmooth(_ model: OpaquePointer?, _ options: UnsafePointer<csgis_options>?, _ srcDesc: UnsafePointer<csgis_image>?,
                     _ src: UnsafeRawPointer?, _ dstDesc: UnsafePointer<csgis_image>?, _ dst: UnsafeMutableRawPointer?) -> csgis_status {
@@ -277,7 +258,7 @@ private func smoothImage(_ name: String, _ model: CSGISModel?, _ context: Contex
         defer { free(scratch) }
         let target = scratch ?? dst
         // at strength 0 the rows are copied through bit for bit (the row path's pass-through)
-        try smoothRows(m, context, o, input: s, output: d, image: MemoryImage(input: s, src: src, output: d, dst: target),
+        try smoothRows(m, context, o, input: s, output: d, image: LayoutImage(input: s, src: src, output: d, dst: target),
                        read: { first, count, rows in
             for r in 0..<count { (rows + r * s.stride).copyMemory(from: src + (first + r) * s.stride, byteCount: sRow) }
             return 0

@@ -22,7 +22,8 @@ public struct FilterJob {
         guard !o1, !o2, samples * bytesPerSample <= threshold else { return false }
         let whole = samples * 2 * 2 + samples * bytesPerSample
         guard let smoother else { return whole <= (options.memory ?? TileGeometry.defaultBudget) }
-        return whole + (try smoother.streamGeometry(width: width, height: height)).estimatedBytes <= smoother.memoryBudget
+        // a whole image runs over its samples in memory (`processWhole`), strips included
+        return whole + (try smoother.geometry(width: width, height: height, randomAccess: true)).estimatedBytes <= smoother.memoryBudget
     }
 
     /// Reads, smooths and writes; errors are thrown before anything is written where the
@@ -102,9 +103,11 @@ public struct FilterJob {
     }
 
     /// Every image, whole or streamed, goes through here: rows in the file's sample layout
-    /// through the one row adapter (LayoutRows) and the scheduler; strength 0 (no smoother)
-    /// copies the rows through unchanged.
+    /// through the one row path (LayoutRows.smooth) and the scheduler; strength 0 (no
+    /// smoother) copies the rows through unchanged. `memory`: a whole image's samples and
+    /// its result buffer, which the scheduler then reads and writes by column range.
     func smoothRows(_ smoother: TiledSmoother?, width: Int, height: Int, channels: Int, maxval: Int,
+                    memory: (src: UnsafePointer<UInt16>, dst: UnsafeMutablePointer<UInt16>)? = nil,
                     read: @escaping (UnsafeMutablePointer<UInt16>) throws -> Void,
                     write: @escaping (UnsafePointer<UInt16>) throws -> Void) throws {
         let layout = try PixelLayout.samples(width: width, height: height, channels: channels, maxval: maxval)
@@ -112,7 +115,7 @@ public struct FilterJob {
             for r in 0..<count { try read((rows + r * layout.stride).assumingMemoryBound(to: UInt16.self)) }
         }, write: { _, count, rows in
             for r in 0..<count { try write(UnsafePointer((rows + r * layout.stride).assumingMemoryBound(to: UInt16.self))) }
-        }, progress: progress)
+        }, image: memory.map { LayoutImage(input: layout, src: $0.src, output: layout, dst: $0.dst) }, progress: progress)
     }
 
     /// A whole image: smoothed into memory and encoded before the output is opened, so an
@@ -120,12 +123,21 @@ public struct FilterJob {
     func processWhole(_ smoother: TiledSmoother?, _ img: SampleImage, format: ImageFormat) throws {
         var result = img
         let rowLen = img.width * img.channels
-        var y = 0, out = [UInt16]()
-        out.reserveCapacity(img.samples.count)
-        try smoothRows(smoother, width: img.width, height: img.height, channels: img.channels, maxval: img.maxval, read: { dst in
-            img.samples.withUnsafeBufferPointer { dst.update(from: $0.baseAddress! + y * rowLen, count: rowLen) }
-            y += 1
-        }, write: { row in out.append(contentsOf: UnsafeBufferPointer(start: row, count: rowLen)) })
+        var out = [UInt16](repeating: 0, count: img.samples.count)
+        try img.samples.withUnsafeBufferPointer { src in
+            try out.withUnsafeMutableBufferPointer { dst in
+                let (s, d) = (src.baseAddress!, dst.baseAddress!)
+                var read = 0, written = 0  // rows, for the pass-through at strength 0
+                try smoothRows(smoother, width: img.width, height: img.height, channels: img.channels, maxval: img.maxval,
+                               memory: (s, d), read: { row in
+                    row.update(from: s + read * rowLen, count: rowLen)
+                    read += 1
+                }, write: { row in
+                    (d + written * rowLen).update(from: row, count: rowLen)
+                    written += 1
+                })
+            }
+        }
         result.samples = out
         let target = formatFor(format, input: img.format)
         noteDropped(img.pngChunks, target)
