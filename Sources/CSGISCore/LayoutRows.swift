@@ -75,9 +75,12 @@ extension LayoutRows {
             return try t.run(width: w, height: h, image: image, strength: strength, progress: progress, shouldStop: shouldStop)
         }
         if try t.streamGeometry(width: w, height: h).isStrips, let spool = SpooledImage.make(input: input, output: output) {
-            try spool.fill(read, shouldStop: shouldStop)
-            try t.run(width: w, height: h, image: spool, strength: strength, progress: progress, shouldStop: shouldStop)
-            return try spool.drain(write, shouldStop: shouldStop)
+            // one fraction over reading, running and writing (the rows are all read first)
+            let phases = SpoolProgress(progress)
+            try spool.fill(read, progress: phases.filling, shouldStop: shouldStop)
+            try t.run(width: w, height: h, image: spool, strength: strength, progress: progress.map { _ in phases.running },
+                      shouldStop: shouldStop)
+            return try spool.drain(write, progress: phases.draining, shouldStop: shouldStop)
         }
         let rows = LayoutRows(input: input, output: output, passThrough: false, read: read, write: write)
         try t.run(width: w, height: h, source: rows, sink: rows, strength: strength, progress: progress, shouldStop: shouldStop)

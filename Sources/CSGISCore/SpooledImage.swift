@@ -89,20 +89,21 @@ final class SpooledImage: RandomAccessImage {
         return fd
     }
 
-    /// Reads every row from `read` (the caller's layout, `input.stride` apart) into the spool.
-    func fill(_ read: LayoutRows.Transfer, shouldStop: () -> Bool) throws {
-        try pass(input, inFD, intoFile: true, read, shouldStop: shouldStop)
+    /// Reads every row from `read` (the caller's layout, `input.stride` apart) into the spool;
+    /// `progress` is told the fraction of rows moved.
+    func fill(_ read: LayoutRows.Transfer, progress: (Double) throws -> Void = { _ in }, shouldStop: () -> Bool) throws {
+        try pass(input, inFD, intoFile: true, read, progress: progress, shouldStop: shouldStop)
     }
 
     /// Writes every result row to `write` (the caller's layout, `output.stride` apart).
-    func drain(_ write: LayoutRows.Transfer, shouldStop: () -> Bool) throws {
-        try pass(output, outFD, intoFile: false, write, shouldStop: shouldStop)
+    func drain(_ write: LayoutRows.Transfer, progress: (Double) throws -> Void = { _ in }, shouldStop: () -> Bool) throws {
+        try pass(output, outFD, intoFile: false, write, progress: progress, shouldStop: shouldStop)
     }
 
     /// Moves every row between the caller (rows `layout.stride` apart) and a spool file
     /// (packed rows), about 1 MB at a time, top to bottom.
     private func pass(_ layout: PixelLayout, _ fd: Int32, intoFile: Bool, _ caller: LayoutRows.Transfer,
-                      shouldStop: () -> Bool) throws {
+                      progress: (Double) throws -> Void, shouldStop: () -> Bool) throws {
         let n = max(1, min(layout.height, (1 << 20) / layout.stride))
         var buf = [UInt8](repeating: 0, count: n * layout.stride)
         var y = 0
@@ -118,6 +119,7 @@ final class SpooledImage: RandomAccessImage {
                 if !intoFile { try caller(y, c, b.baseAddress!) }
             }
             y += c
+            try progress(Double(y) / Double(layout.height))
         }
     }
 

@@ -22,6 +22,7 @@ final class SpoolTests: XCTestCase {
 
     /// One run: the output bytes and the order of the calls ("r" read, "w" write).
     func run(_ t: TiledSmoother, strength: Float = 1, shouldStop: @escaping () -> Bool = { false },
+             progress: ((SmoothingProgress) -> Bool)? = nil,
              duringWrite: (() -> Void)? = nil) throws -> (bytes: [UInt8], calls: String) {
         var out = [UInt8](repeating: 0, count: output.stride * h)
         var calls = ""
@@ -33,7 +34,7 @@ final class SpoolTests: XCTestCase {
             calls += "w"
             duringWrite?()
             out.withUnsafeMutableBytes { ($0.baseAddress! + first * outS).copyMemory(from: rows, byteCount: count * outS) }
-        }, shouldStop: shouldStop)
+        }, progress: progress, shouldStop: shouldStop)
         return (out, calls)
     }
 
@@ -119,5 +120,32 @@ final class SpoolTests: XCTestCase {
             }
             XCTAssertFalse(wrote)
         }
+    }
+
+    /// One fraction spans the whole spooled run: it moves while the rows are read (before the
+    /// network has figures), never falls, and reaches 1 once, after the last row is written;
+    /// a "stop" while the spool fills cancels before anything is written.
+    func testProgressSpansFillRunAndDrainAndCancelsWhileFilling() throws {
+        let model = try CSGISModel(contentsOf: Fixtures.path("tiny-4x1.safetensors"))
+        let t = try TiledSmoother(model: model, precision: .fp32, memoryBudget: try spoolingBudget(model),
+                                  rowOverhead: LayoutRows.rowOverhead(input: input, output: output))
+        var seen: [(fraction: Double, calls: String)] = []
+        var calls = ""
+        let r = try run(t, progress: { p in seen.append((p.fraction, calls)); return true }, duringWrite: { calls += "w" })
+        XCTAssertEqual(try run(try TiledSmoother(model: model, precision: .fp32)).bytes, r.bytes)
+        let first = try XCTUnwrap(seen.first)
+        // these rows fill the spool in one step: its report is the fill's whole share
+        XCTAssertEqual(first.fraction, SpoolProgress.fillShare, "the first report comes from the fill")
+        XCTAssertGreaterThan(seen.filter { $0.fraction > SpoolProgress.fillShare && $0.fraction < 1 }.count, 1, "the run reports too")
+        XCTAssertEqual(zip(seen, seen.dropFirst()).filter { $1.fraction < $0.fraction }.count, 0, "never falls")
+        XCTAssertEqual(seen.filter { $0.fraction >= 1 }.count, 1, "1 is reported once")
+        XCTAssertEqual(seen.last?.fraction, 1)
+        XCTAssertEqual(seen.last?.calls, calls, "1 comes after the last row is written")
+        XCTAssertTrue(seen.dropLast().allSatisfy { $0.fraction < 1 }, "below 1 until the last row is written")
+        var wrote = false
+        XCTAssertThrowsError(try run(t, progress: { _ in false }, duringWrite: { wrote = true })) {
+            XCTAssertEqual($0 as? CSGISError, .cancelled)
+        }
+        XCTAssertFalse(wrote, "stopped while filling: nothing written")
     }
 }

@@ -135,8 +135,11 @@ typedef int (*csgis_write_rows_fn)(uint32_t first_row, uint32_t count, const voi
  *  budget and full-height strips would recompute less than bands of tiles (or bands do not
  *  fit), the rows are first spooled to an unnamed temporary file in $TMPDIR (else /var/tmp,
  *  else /tmp; about the image's size in both layouts, on disk): then every row is read
- *  before the first is written. Without room there, or where it is in memory (tmpfs),
- *  bands are used. Rows already written stay written if the run fails or is cancelled. */
+ *  before the first is written, and progress spans reading, running and writing (it moves,
+ *  with no time left known, while the spool fills; it reaches 1 after the last row is
+ *  written; a cancel is heard in every phase). Without room there, or where it is in memory
+ *  (tmpfs), bands are used. Rows already written stay written if the run fails or is
+ *  cancelled. */
 csgis_status csgis_smooth_stream(const csgis_model *model, const csgis_options *options,
                                  const csgis_image *desc, csgis_read_rows_fn read_rows,
                                  csgis_write_rows_fn write_rows, void *user_data);
