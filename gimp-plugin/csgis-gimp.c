@@ -1,9 +1,10 @@
 /* GIMP 2.10 plug-in: CSGIS-Net smoothing over libcsgis.
  * Registration data (procedure, menu, parameters, defaults) comes from
  * plugin-manifest/manifest.json through the generated registration.h.
- * Pixels are read and written through GEGL in bands as libcsgis streams them, with the
- * network's receptive radius as halo around the selection, so memory stays bounded and
- * the result equals smoothing the whole drawable; the shadow buffer is merged at the end
+ * Pixels are read and written through GEGL by rectangle as libcsgis asks for them (full-
+ * height strips when the selection is too wide for the budget), with the network's
+ * receptive radius as halo around the selection, so memory stays bounded and the result
+ * equals smoothing the whole drawable; the shadow buffer is merged at the end
  * (one undo step, selection respected), so a failed or cancelled run changes nothing. */
 #include <libgimp/gimp.h>
 #include <libgimp/gimpui.h>
@@ -41,24 +42,24 @@ typedef struct {
     GeglBuffer *src, *dst;
     const Babl *format;
     gint channels;
-    gint ix, iy, iw;       /* input rectangle (selection bounds + halo, clipped) */
+    gint ix, iy;           /* the input rectangle's origin (selection bounds + halo, clipped) */
     gint x, y, w, h;       /* output rectangle (selection bounds) */
-} Band;
+} Regions;
 
-static int read_rows(uint32_t first, uint32_t count, void *rows, void *user) {
-    Band *b = user;
-    gegl_buffer_get(b->src, GEGL_RECTANGLE(b->ix, b->iy + (gint)first, b->iw, (gint)count), 1.0, b->format, rows,
-                    GEGL_AUTO_ROWSTRIDE, GEGL_ABYSS_NONE);
+static int read_region(uint32_t x, uint32_t y, uint32_t w, uint32_t h, void *pixels, size_t stride, void *user) {
+    Regions *b = user;
+    gegl_buffer_get(b->src, GEGL_RECTANGLE(b->ix + (gint)x, b->iy + (gint)y, (gint)w, (gint)h), 1.0, b->format, pixels,
+                    (gint)stride, GEGL_ABYSS_NONE);
     return 0;
 }
 
-static int write_rows(uint32_t first, uint32_t count, const void *rows, void *user) {
-    Band *b = user;
-    gint r0 = MAX(b->iy + (gint)first, b->y), r1 = MIN(b->iy + (gint)(first + count), b->y + b->h);
-    if (r1 <= r0) return 0;
-    gsize stride = (gsize)b->iw * b->channels * sizeof(gfloat);
-    const guchar *p = (const guchar *)rows + (gsize)(r0 - b->iy - (gint)first) * stride + (gsize)(b->x - b->ix) * b->channels * sizeof(gfloat);
-    gegl_buffer_set(b->dst, GEGL_RECTANGLE(b->x, r0, b->w, r1 - r0), 0, b->format, p, stride);
+/* Only the selection's bounds are written: the halo around them was context. */
+static int write_region(uint32_t x, uint32_t y, uint32_t w, uint32_t h, const void *pixels, size_t stride, void *user) {
+    Regions *b = user;
+    GeglRectangle r = {b->ix + (gint)x, b->iy + (gint)y, (gint)w, (gint)h}, sel = {b->x, b->y, b->w, b->h}, o;
+    if (!gegl_rectangle_intersect(&o, &r, &sel)) return 0;
+    const guchar *p = (const guchar *)pixels + (gsize)(o.y - r.y) * stride + (gsize)(o.x - r.x) * b->channels * sizeof(gfloat);
+    gegl_buffer_set(b->dst, &o, 0, b->format, p, (gint)stride);
     return 0;
 }
 
@@ -86,12 +87,11 @@ static gchar *smooth_drawable(gint32 image, gint32 drawable, const SmoothVals *v
     csgis_model_get_info(model, &info);
     gint R = info.receptive_radius, W = gimp_drawable_width(drawable), H = gimp_drawable_height(drawable);
     gboolean grey = gimp_drawable_is_gray(drawable);
-    Band b;
+    Regions b;
     b.format = babl_format(grey ? "Y'A float" : "R'G'B'A float");
     b.channels = grey ? 2 : 4;
     b.ix = MAX(0, x - R); b.iy = MAX(0, y - R);
-    b.iw = MIN(W, x + w + R) - b.ix;
-    gint ih = MIN(H, y + h + R) - b.iy;
+    gint iw = MIN(W, x + w + R) - b.ix, ih = MIN(H, y + h + R) - b.iy;
     b.x = x; b.y = y; b.w = w; b.h = h;
     b.src = gimp_drawable_get_buffer(drawable);
     b.dst = gimp_drawable_get_shadow_buffer(drawable);
@@ -100,8 +100,10 @@ static gchar *smooth_drawable(gint32 image, gint32 drawable, const SmoothVals *v
         gimp_progress_init("CSGIS smoothing");
         o.progress = on_progress;
     }
-    csgis_image desc = {(uint32_t)b.iw, (uint32_t)ih, (uint32_t)b.channels, CSGIS_F32, 0, b.channels - 1};
-    csgis_status st = csgis_smooth_stream(model, &o, &desc, read_rows, write_rows, &b);
+    csgis_image desc = {(uint32_t)iw, (uint32_t)ih, (uint32_t)b.channels, CSGIS_F32, 0, b.channels - 1};
+    /* GEGL's buffers are read and written by rectangle: a wide selection runs in strips
+       straight from and to them, with no spool file */
+    csgis_status st = csgis_smooth_regions(model, &o, &desc, read_region, write_region, &b);
     gchar *err = NULL;
     if (st == CSGIS_OK) {
         gegl_buffer_flush(b.dst);

@@ -194,11 +194,11 @@ private func callbacks(_ o: csgis_options) -> (((SmoothingProgress) -> Bool)?, (
 
 // MARK: smoothing
 
-/// One run of either entry point: validated options, then rows through the scheduler's one
+/// One run of any entry point: validated options, then rows through the scheduler's one
 /// row path (`image`: the caller's buffers, which it may read and write by column range).
 /// `read` and `write` return the caller's status: non-zero stops the run (CSGIS_ERR_CALLBACK).
 private func smoothRows(_ m: CSGISModel, _ context: Context?, _ o: csgis_options, input: PixelLayout, output: PixelLayout,
-                        image: RandomAccessImage? = nil,
+                        image: RandomAccessImage? = nil, names: (read: String, write: String) = ("read_rows", "write_rows"),
                         read: @escaping (Int, Int, UnsafeMutableRawPointer) -> Int32,
                         write: @escaping (Int, Int, UnsafeMutableRawPointer) -> Int32) throws {
     // over the caller's buffers nothing is held per row: rows are read where they lie
@@ -206,10 +206,10 @@ private func smoothRows(_ m: CSGISModel, _ context: Context?, _ o: csgis_options
     let (progress, stop) = callbacks(o)
     try LayoutRows.smooth(t, input: input, output: output, strength: o.strength, read: { first, count, rows in
         let rc = read(first, count, rows)
-        guard rc == 0 else { throw CallbackFailure(description: "read_rows returned \(rc) for rows \(first)..<\(first + count)") }
+        guard rc == 0 else { throw CallbackFailure(description: "\(names.read) returned \(rc) for rows \(first)..<\(first + count)") }
     }, write: { first, count, rows in
         let rc = write(first, count, rows)
-        guard rc == 0 else { throw CallbackFailure(description: "write_rows returned \(rc) for rows \(first)..<\(first + count)") }
+        guard rc == 0 else { throw CallbackFailure(description: "\(names.write) returned \(rc) for rows \(first)..<\(first + count)") }
     }, image: image, progress: progress, shouldStop: stop)
 }
 
@@ -258,7 +258,7 @@ private func smoothImage(_ name: String, _ model: CSGISModel?, _ context: Contex
         defer { free(scratch) }
         let target = scratch ?? dst
         // at strength 0 the rows are copied through bit for bit (the row path's pass-through)
-        try smoothRows(m, context, o, input: s, output: d, image: LayoutImage(input: s, src: src, output: d, dst: target),
+        try smoothRows(m, context, o, input: s, output: d, image: RegionImage.memory(input: s, src: src, output: d, dst: target),
                        read: { first, count, rows in
             for r in 0..<count { (rows + r * s.stride).copyMemory(from: src + (first + r) * s.stride, byteCount: sRow) }
             return 0
@@ -294,6 +294,47 @@ private func smoothStream(_ name: String, _ model: CSGISModel?, _ context: Conte
         let l = try layout(desc.pointee, "image")
         try smoothRows(m, context, options?.pointee ?? cDefaultOptions(), input: l, output: l, read: { first, count, rows in read(UInt32(first), UInt32(count), rows, user) },
                        write: { first, count, rows in write(UInt32(first), UInt32(count), rows, user) })
+        return CSGIS_OK
+    } catch { return status(for: error) }
+}
+
+@_cdecl("csgis_smooth_regions")
+public func cSmoothRegions(_ model: OpaquePointer?, _ options: UnsafePointer<csgis_options>?, _ desc: UnsafePointer<csgis_image>?,
+                           _ read: csgis_read_region_fn?, _ write: csgis_write_region_fn?, _ user: UnsafeMutableRawPointer?) -> csgis_status {
+    smoothRegions("csgis_smooth_regions", modelFrom(model), nil, options, desc, read, write, user)
+}
+
+@_cdecl("csgis_context_smooth_regions")
+public func cContextSmoothRegions(_ context: OpaquePointer?, _ options: UnsafePointer<csgis_options>?, _ desc: UnsafePointer<csgis_image>?,
+                                  _ read: csgis_read_region_fn?, _ write: csgis_write_region_fn?, _ user: UnsafeMutableRawPointer?) -> csgis_status {
+    let c = contextFrom(context)
+    return smoothRegions("csgis_context_smooth_regions", c?.smoother.model, c, options, desc, read, write, user)
+}
+
+/// The caller's rectangles as the scheduler's random-access image; whole rows (the
+/// pass-through at strength 0) are rectangles of the full width.
+private func smoothRegions(_ name: String, _ model: CSGISModel?, _ context: Context?, _ options: UnsafePointer<csgis_options>?,
+                           _ desc: UnsafePointer<csgis_image>?, _ read: csgis_read_region_fn?, _ write: csgis_write_region_fn?,
+                           _ user: UnsafeMutableRawPointer?) -> csgis_status {
+    guard let m = model, let desc, let read, let write else {
+        return fail(CSGIS_ERR_INVALID_ARGUMENT, "\(name): NULL argument")
+    }
+    do {
+        let l = try layout(desc.pointee, "image")
+        func call(_ what: String, _ rc: Int32, _ x: Int, _ y: Int, _ w: Int, _ h: Int) throws {
+            guard rc == 0 else { throw CallbackFailure(description: "\(what) returned \(rc) for \(w)x\(h) at (\(x), \(y))") }
+        }
+        let image = RegionImage(input: l, output: l, read: { x, y, w, h, p, s in
+            try call("read_region", read(UInt32(x), UInt32(y), UInt32(w), UInt32(h), p, s, user), x, y, w, h)
+        }, write: { x, y, w, h, p, s in
+            try call("write_region", write(UInt32(x), UInt32(y), UInt32(w), UInt32(h), p, s, user), x, y, w, h)
+        })
+        try smoothRows(m, context, options?.pointee ?? cDefaultOptions(), input: l, output: l, image: image,
+                       names: ("read_region", "write_region"), read: { first, count, rows in
+            read(0, UInt32(first), UInt32(l.width), UInt32(count), rows, l.stride, user)
+        }, write: { first, count, rows in
+            write(0, UInt32(first), UInt32(l.width), UInt32(count), rows, l.stride, user)
+        })
         return CSGIS_OK
     } catch { return status(for: error) }
 }

@@ -78,7 +78,7 @@ extension LayoutRows {
             // one fraction over reading, running and writing (the rows are all read first)
             let phases = SpoolProgress(progress)
             try spool.fill(read, progress: phases.filling, shouldStop: shouldStop)
-            try t.run(width: w, height: h, image: spool, strength: strength, progress: progress.map { _ in phases.running },
+            try t.run(width: w, height: h, image: spool.image, strength: strength, progress: progress.map { _ in phases.running },
                       shouldStop: shouldStop)
             return try spool.drain(write, progress: phases.draining, shouldStop: shouldStop)
         }

@@ -10,12 +10,11 @@ import Glibc
 /// above and below every band, with strips, which recompute it only at their sides; the
 /// memory held stays a few rows (the page cache holds the files, not the process). The files
 /// have no name from the moment they exist, so nothing is left behind, even after a crash.
-final class SpooledImage: RandomAccessImage {
+final class SpooledImage {
     let input: PixelLayout, output: PixelLayout
     let directory: String
     private let inFD: Int32, outFD: Int32
     private let inPixel: Int, outPixel: Int
-    private var inRow: [UInt8], alphaRow: [UInt8], outRow: [UInt8]
 
     /// Where the files go: $TMPDIR, else /var/tmp (meant for large temporary files, on disk
     /// where /tmp may be a tmpfs), else /tmp.
@@ -72,9 +71,6 @@ final class SpooledImage: RandomAccessImage {
         self.input = input; self.output = output; self.directory = directory; self.inFD = inFD; self.outFD = outFD
         inPixel = input.channels * input.sample.bytes
         outPixel = output.channels * output.sample.bytes
-        inRow = [UInt8](repeating: 0, count: input.rowBytes)
-        alphaRow = [UInt8](repeating: 0, count: input.rowBytes)
-        outRow = [UInt8](repeating: 0, count: output.rowBytes)
     }
 
     deinit { close(inFD); close(outFD) }
@@ -123,33 +119,16 @@ final class SpooledImage: RandomAccessImage {
         }
     }
 
-    func readRows(_ first: Int, _ count: Int, columns: Range<Int>, into buffer: UnsafeMutablePointer<Float>) throws {
-        try inRow.withUnsafeMutableBytes { row in
-            for r in 0..<count {
-                try readInput(first + r, columns, into: row.baseAddress!)
-                input.toRGB(row.baseAddress!, buffer + r * columns.count * 3, columns: columns)
-            }
+    /// The spooled pixels as an image the scheduler reads and writes by rectangle.
+    private(set) lazy var image = RegionImage(input: input, output: output, read: { [unowned self] x, y, w, h, p, s in
+        for r in 0..<h {
+            try transfer(pread, inFD, p + r * s, w * inPixel, (y + r) * input.rowBytes + x * inPixel, "read")
         }
-    }
-
-    func writeRows(_ first: Int, _ count: Int, columns: Range<Int>, from buffer: UnsafePointer<Float>) throws {
-        try alphaRow.withUnsafeMutableBytes { a in
-            try outRow.withUnsafeMutableBytes { o in
-                for r in 0..<count {
-                    if output.alpha >= 0 { try readInput(first + r, columns, into: a.baseAddress!) }
-                    output.fromRGB(buffer + r * columns.count * 3, o.baseAddress!, alphaFrom: a.baseAddress!, input, columns: columns)
-                    try transfer(pwrite, outFD, o.baseAddress! + columns.lowerBound * outPixel, columns.count * outPixel,
-                                 (first + r) * output.rowBytes + columns.lowerBound * outPixel, "write")
-                }
-            }
+    }, write: { [unowned self] x, y, w, h, p, s in
+        for r in 0..<h {
+            try transfer(pwrite, outFD, p + r * s, w * outPixel, (y + r) * output.rowBytes + x * outPixel, "write")
         }
-    }
-
-    /// Input row `y`'s pixels in `columns`, at their places in a packed row.
-    private func readInput(_ y: Int, _ columns: Range<Int>, into row: UnsafeMutableRawPointer) throws {
-        try transfer(pread, inFD, row + columns.lowerBound * inPixel, columns.count * inPixel,
-                     y * input.rowBytes + columns.lowerBound * inPixel, "read")
-    }
+    })
 
     /// The whole of `count` bytes at `offset`, through pread or pwrite (which may move less).
     private func transfer(_ op: (Int32, UnsafeMutableRawPointer, Int, off_t) -> Int, _ fd: Int32, _ p: UnsafeMutableRawPointer,

@@ -115,7 +115,7 @@ public struct FilterJob {
             for r in 0..<count { try read((rows + r * layout.stride).assumingMemoryBound(to: UInt16.self)) }
         }, write: { _, count, rows in
             for r in 0..<count { try write(UnsafePointer((rows + r * layout.stride).assumingMemoryBound(to: UInt16.self))) }
-        }, image: memory.map { LayoutImage(input: layout, src: $0.src, output: layout, dst: $0.dst) }, progress: progress)
+        }, image: memory.map { RegionImage.memory(input: layout, src: $0.src, output: layout, dst: $0.dst) }, progress: progress)
     }
 
     /// A whole image: smoothed into memory and encoded before the output is opened, so an

@@ -72,10 +72,10 @@ final class CLibraryTests: XCTestCase {
         let exports = try Harness.sh("nm -D --defined-only '\(Self.prefix.path)/lib/libcsgis.so' | awk '$2 ~ /^[A-Z]$/ && $2 != \"A\" {print $3}' | sort")
         XCTAssertEqual(String(decoding: exports.stdout, as: UTF8.self).split(separator: "\n"),
                        ["csgis_context_free@@CSGIS_0", "csgis_context_new@@CSGIS_0", "csgis_context_smooth@@CSGIS_0",
-                        "csgis_context_smooth_stream@@CSGIS_0",
+                        "csgis_context_smooth_regions@@CSGIS_0", "csgis_context_smooth_stream@@CSGIS_0",
                         "csgis_default_options@@CSGIS_0", "csgis_last_error@@CSGIS_0", "csgis_model_free@@CSGIS_0",
                         "csgis_model_get_info@@CSGIS_0", "csgis_model_load@@CSGIS_0", "csgis_smooth@@CSGIS_0",
-                        "csgis_smooth_stream@@CSGIS_0", "csgis_version@@CSGIS_0"])
+                        "csgis_smooth_regions@@CSGIS_0", "csgis_smooth_stream@@CSGIS_0", "csgis_version@@CSGIS_0"])
         let soname = try Harness.sh("readelf -d '\(Self.prefix.path)/lib/libcsgis.so' | grep SONAME")
         XCTAssertTrue(String(decoding: soname.stdout, as: UTF8.self).contains("[libcsgis.so.0]"), String(decoding: soname.stdout, as: UTF8.self))
     }
@@ -241,6 +241,93 @@ final class CLibraryTests: XCTestCase {
             return g.isDense ? "dense" : g.isStrips ? "strips" : g.isWholeImage ? "one tile" : "bands"
         }
         XCTAssertTrue(streamKinds.contains("strips"), "the stream is spooled into strips at some budget: \(streamKinds)")
+    }
+
+    /// An image read and written by rectangle (csgis_smooth_regions, as the GIMP plug-in's
+    /// GEGL buffers are): at budgets where the width does not fit, strips read narrow
+    /// rectangles with no spool (TMPDIR points nowhere), every pixel is written exactly once,
+    /// and the bytes equal csgis_smooth's at the default budget; strength 0 copies; a failing
+    /// callback, a NULL one and a cancel come back as codes.
+    func testRegionsGiveTheSameBytesWithoutASpool() throws {
+        let src = Self.work.appendingPathComponent("regions.c")
+        try """
+        #include <csgis.h>
+        #include <stdio.h>
+        #include <stdlib.h>
+        #include <string.h>
+        enum { W = 700, H = 40 };
+        static unsigned char in[W * H * 4], ref[W * H * 4], out[W * H * 4], times[W * H];
+        static int narrow, bad, fail_read;
+        static int read_region(uint32_t x, uint32_t y, uint32_t w, uint32_t h, void *p, size_t stride, void *user) {
+            (void)user;
+            if (fail_read) return 5;
+            if (x + w > W || y + h > H || w == 0 || h == 0 || stride < w * 4) { bad++; return 1; }
+            if (w < W) narrow++;
+            for (uint32_t r = 0; r < h; r++) memcpy((unsigned char *)p + r * stride, in + ((size_t)(y + r) * W + x) * 4, w * 4);
+            return 0;
+        }
+        static int write_region(uint32_t x, uint32_t y, uint32_t w, uint32_t h, const void *p, size_t stride, void *user) {
+            (void)user;
+            if (x + w > W || y + h > H || stride < w * 4) { bad++; return 1; }
+            for (uint32_t r = 0; r < h; r++) {
+                memcpy(out + ((size_t)(y + r) * W + x) * 4, (const unsigned char *)p + r * stride, w * 4);
+                for (uint32_t c = 0; c < w; c++) times[(y + r) * W + x + c]++;
+            }
+            return 0;
+        }
+        static int stop(float f, double left, void *user) { (void)f; (void)left; (void)user; return 1; }
+        static int once(void) { for (int i = 0; i < W * H; i++) if (times[i] != 1) return 0; return 1; }
+        int main(int argc, char **argv) {
+            setenv("TMPDIR", "/nonexistent-csgis-dir", 1);  /* no spool can be made */
+            csgis_model *m = NULL;
+            if (argc < 2 || csgis_model_load(argv[1], &m) != CSGIS_OK) { fprintf(stderr, "%s\\n", csgis_last_error()); return 10; }
+            for (int i = 0; i < W * H * 4; i++) in[i] = (unsigned char)((i * 7919 + i / (W * 4) * 31) % 251);
+            csgis_image d = {W, H, 4, CSGIS_U8, 0, 3};
+            csgis_options o = csgis_default_options();
+            o.strength = 0.9f;
+            if (csgis_smooth(m, &o, &d, in, &d, ref) != CSGIS_OK) return 11;
+            int ran = 0, strips = 0;
+            for (size_t mb = 1; mb <= 12; mb++) {
+                o.memory_budget = mb << 20;
+                memset(out, 0, sizeof out); memset(times, 0, sizeof times); narrow = 0;
+                int rc = csgis_smooth_regions(m, &o, &d, read_region, write_region, NULL);
+                if (rc == CSGIS_ERR_OUT_OF_MEMORY) continue;
+                if (rc != CSGIS_OK) { fprintf(stderr, "%zu MB: %s\\n", mb, csgis_last_error()); return 12; }
+                if (memcmp(out, ref, sizeof ref)) { fprintf(stderr, "%zu MB: bytes differ\\n", mb); return 13; }
+                if (!once()) { fprintf(stderr, "%zu MB: a pixel not written exactly once\\n", mb); return 14; }
+                ran++; strips += narrow > 0;
+            }
+            if (bad) return 15;
+            if (!ran || !strips) { fprintf(stderr, "ran %d, strips %d\\n", ran, strips); return 16; }
+            o = csgis_default_options(); o.strength = 0.9f; o.memory_budget = 3u << 20;
+            csgis_context *ctx = NULL;
+            if (csgis_context_new(m, &o, &ctx) != CSGIS_OK) return 17;
+            memset(out, 0, sizeof out); memset(times, 0, sizeof times);
+            if (csgis_context_smooth_regions(ctx, &o, &d, read_region, write_region, NULL) != CSGIS_OK || memcmp(out, ref, sizeof ref) || !once()) return 18;
+            o.strength = 0;
+            memset(out, 0, sizeof out); memset(times, 0, sizeof times);
+            if (csgis_smooth_regions(m, &o, &d, read_region, write_region, NULL) != CSGIS_OK || memcmp(out, in, sizeof in) || !once()) return 19;
+            o.strength = 1;
+            fail_read = 1;
+            if (csgis_smooth_regions(m, &o, &d, read_region, write_region, NULL) != CSGIS_ERR_CALLBACK) return 20;
+            if (!strstr(csgis_last_error(), "read_region returned 5")) { fprintf(stderr, "%s\\n", csgis_last_error()); return 21; }
+            fail_read = 0;
+            if (csgis_smooth_regions(m, &o, &d, NULL, write_region, NULL) != CSGIS_ERR_INVALID_ARGUMENT) return 22;
+            if (csgis_context_smooth_regions(NULL, &o, &d, read_region, write_region, NULL) != CSGIS_ERR_INVALID_ARGUMENT) return 23;
+            o.progress = stop;
+            if (csgis_smooth_regions(m, &o, &d, read_region, write_region, NULL) != CSGIS_ERR_CANCELLED) return 24;
+            csgis_context_free(ctx);
+            csgis_model_free(m);
+            puts("ok");
+            return 0;
+        }
+        """.write(to: src, atomically: true, encoding: .utf8)
+        let exe = src.deletingPathExtension().path
+        let cc = try Harness.sh("cc -Wall -Werror '\(src.path)' $(\(pkg) pkg-config --cflags --libs csgis) -o '\(exe)'")
+        XCTAssertEqual(cc.status, 0, cc.stderr)
+        let r = try Harness.sh("'\(exe)' '\(Harness.tinyModel)'")
+        XCTAssertEqual(r.status, 0, "exit \(r.status): \(r.stderr)")
+        XCTAssertEqual(String(decoding: r.stdout, as: UTF8.self), "ok\n")
     }
 
     /// The hardening issue's C cases: each returns an error code (or OK), none aborts the host.

@@ -1,3 +1,4 @@
+import CSGISCore
 import CSGISImageIO
 import Foundation
 import XCTest
@@ -39,13 +40,13 @@ final class GIMPPluginTests: XCTestCase {
         return r
     }
 
-    func smoothCall(_ input: URL, _ output: URL, select: (Int, Int, Int, Int)? = nil) -> String {
+    func smoothCall(_ input: URL, _ output: URL, select: (Int, Int, Int, Int)? = nil, memoryMB: Int = 0) -> String {
         let sel = select.map { "(gimp-image-select-rectangle img CHANNEL-OP-REPLACE \($0.0) \($0.1) \($0.2) \($0.3))" } ?? ""
         return """
         (let* ((img (car (gimp-file-load RUN-NONINTERACTIVE "\(input.path)" "\(input.path)")))
                (drw (car (gimp-image-get-active-drawable img))))
           \(sel)
-          (plug-in-csgis-smooth RUN-NONINTERACTIVE img drw 1.0 "\(Harness.tinyModel)" 1 0)
+          (plug-in-csgis-smooth RUN-NONINTERACTIVE img drw 1.0 "\(Harness.tinyModel)" 1 \(memoryMB))
           (gimp-selection-none img)
           (gimp-file-save RUN-NONINTERACTIVE img drw "\(output.path)" "\(output.path)")
           (gimp-image-delete img))
@@ -127,6 +128,28 @@ final class GIMPPluginTests: XCTestCase {
         XCTAssertLessThanOrEqual(colourDiff(g, f, rect: rect), 1, "inside the selection: like the filter")
         XCTAssertEqual(colourDiff(g, orig, rect: rect, outside: true), 0, "outside the selection: untouched")
         XCTAssertGreaterThan(colourDiff(g, orig, rect: rect), 3)
+    }
+
+    /// A selection too wide for a small budget runs in full-height strips read from and
+    /// written to GEGL's buffers by rectangle (csgis_smooth_regions, so no spool file; 5
+    /// strips at 3 MB): the same samples as at the default budget, and nothing outside the
+    /// selection changes.
+    func testAWideSelectionRunsInStripsWithTheSameResult() throws {
+        let dir = Self.work.appendingPathComponent("wide")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let input = try Harness.makeInput(Harness.cases[4], in: dir, size: "1200x80")
+        let rect = (150, 10, 900, 60)
+        let roomy = dir.appendingPathComponent("roomy.png"), tight = dir.appendingPathComponent("tight.png")
+        _ = try gimp("(begin \(smoothCall(input, roomy, select: rect)) \(smoothCall(input, tight, select: rect, memoryMB: 3)))")
+        let a = try Harness.decode(file: roomy), b = try Harness.decode(file: tight), orig = try Harness.decode(file: input)
+        XCTAssertEqual(a.samples, b.samples, "strips over GEGL's buffers: the same samples as the default budget")
+        XCTAssertEqual(colourDiff(b, orig, rect: rect, outside: true), 0, "outside the selection: untouched")
+        XCTAssertGreaterThan(colourDiff(b, orig, rect: rect), 3)
+        let model = try CSGISModel(contentsOf: Harness.tinyModel)
+        let R = model.config.receptiveRadius
+        let g = try TileGeometry.choose(width: min(1200, 1050 + R) - max(0, 150 - R), height: 80, model: model.config,
+                                        precision: .fp32, budget: 3 << 20, randomAccess: true)
+        XCTAssertTrue(g.isStrips && g.tilesAcross > 1, "3 MB means strips here")
     }
 
     /// The GUI GIMP under a virtual X server: Cancel in GIMP's progress dialog, clicked while

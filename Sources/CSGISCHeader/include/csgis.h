@@ -34,7 +34,7 @@ extern "C" {
 #endif
 
 #define CSGIS_VERSION_MAJOR 0
-#define CSGIS_VERSION_MINOR 2
+#define CSGIS_VERSION_MINOR 3
 #define CSGIS_VERSION_PATCH 0
 
 /** The library's version as "MAJOR.MINOR.PATCH" (static storage). */
@@ -144,6 +144,27 @@ csgis_status csgis_smooth_stream(const csgis_model *model, const csgis_options *
                                  const csgis_image *desc, csgis_read_rows_fn read_rows,
                                  csgis_write_rows_fn write_rows, void *user_data);
 
+/** Region callbacks: the `width` x `height` pixels at (`x`, `y`) in the layout of `desc`
+ *  (its channels and sample type), rows `stride` bytes apart in `pixels`. Return 0 on
+ *  success; anything else stops the run with CSGIS_ERR_CALLBACK. */
+typedef int (*csgis_read_region_fn)(uint32_t x, uint32_t y, uint32_t width, uint32_t height,
+                                    void *pixels, size_t stride, void *user_data);
+typedef int (*csgis_write_region_fn)(uint32_t x, uint32_t y, uint32_t width, uint32_t height,
+                                     const void *pixels, size_t stride, void *user_data);
+
+/** Smooths an image the caller can read and write by rectangle (a tiled buffer such as
+ *  GEGL's, a memory-mapped file) within options->memory_budget: like csgis_smooth, an image
+ *  too wide for the budget runs in full-height strips, with no spool file and no band of
+ *  rows held. read_region may be asked for any rectangle, some more than once (context
+ *  around strips; alpha again where results are written); write_region gets every pixel
+ *  exactly once. What read_region returns must not change during the call: write the
+ *  results elsewhere, not over the source. desc->stride is not used (each call passes its
+ *  own). Callbacks run on the calling thread, one at a time. Rows already written stay
+ *  written if the run fails or is cancelled. */
+csgis_status csgis_smooth_regions(const csgis_model *model, const csgis_options *options,
+                                  const csgis_image *desc, csgis_read_region_fn read_region,
+                                  csgis_write_region_fn write_region, void *user_data);
+
 /** A reusable engine: one model at one precision and thread count, with the weights in
  *  the convolutions' layouts, the primitives and the row windows kept between calls, so
  *  repeated calls (a preview redrawing) skip that set-up. Use a context from one thread at
@@ -155,7 +176,8 @@ typedef struct csgis_context csgis_context;
 csgis_status csgis_context_new(const csgis_model *model, const csgis_options *options, csgis_context **out);
 void csgis_context_free(csgis_context *context);
 
-/** csgis_smooth and csgis_smooth_stream on a context: the same results and guarantees.
+/** csgis_smooth, csgis_smooth_stream and csgis_smooth_regions on a context: the same
+ *  results and guarantees.
  *  options->precision and ->threads must be those the context was made with
  *  (else CSGIS_ERR_INVALID_ARGUMENT); strength, budget, tiles and progress are per call. */
 csgis_status csgis_context_smooth(csgis_context *context, const csgis_options *options,
@@ -164,6 +186,9 @@ csgis_status csgis_context_smooth(csgis_context *context, const csgis_options *o
 csgis_status csgis_context_smooth_stream(csgis_context *context, const csgis_options *options,
                                          const csgis_image *desc, csgis_read_rows_fn read_rows,
                                          csgis_write_rows_fn write_rows, void *user_data);
+csgis_status csgis_context_smooth_regions(csgis_context *context, const csgis_options *options,
+                                          const csgis_image *desc, csgis_read_region_fn read_region,
+                                          csgis_write_region_fn write_region, void *user_data);
 
 #ifdef __cplusplus
 }
