@@ -61,9 +61,12 @@ extension LayoutRows {
     /// it directly; when the width does not fit the budget and full-height strips recompute
     /// less than bands (`TiledSmoother.streamGeometry`), the rows are spooled to a temporary
     /// file (`SpooledImage`): all are read before the first is written.
+    /// `file`: the same pixels also lie in a seekable file, which strips then read in place
+    /// instead of spooling the rows (only the results are spooled).
     /// The smoother's `rowOverhead` should be `rowOverhead(input:output:)`, or 0 with `image`.
     public static func smooth(_ smoother: TiledSmoother?, input: PixelLayout, output: PixelLayout, strength: Float,
                               read: @escaping Transfer, write: @escaping Transfer, image: RandomAccessImage? = nil,
+                              file: InputFile? = nil,
                               progress: ((SmoothingProgress) -> Bool)? = nil, shouldStop: @escaping () -> Bool = { false }) throws {
         guard strength >= 0 && strength <= 1 else { throw CSGISError.invalidArgument("strength \(strength) is outside 0...1") }
         let w = input.width, h = input.height
@@ -74,10 +77,15 @@ extension LayoutRows {
         if let image {
             return try t.run(width: w, height: h, image: image, strength: strength, progress: progress, shouldStop: shouldStop)
         }
-        if try t.streamGeometry(width: w, height: h).isStrips, let spool = SpooledImage.make(input: input, output: output) {
+        if let f = file, f.layout.width != w || f.layout.height != h || f.layout.channels != input.channels || f.layout.alpha != input.alpha {
+            throw CSGISError.invalidArgument("the input file's layout does not match the rows'")
+        }
+        if try t.streamGeometry(width: w, height: h).isStrips,
+           let spool = file.flatMap({ SpooledImage.make(input: $0.layout, output: output, file: ($0.fd, $0.offset)) })
+                ?? SpooledImage.make(input: input, output: output) {
             // one fraction over reading, running and writing (the rows are all read first)
             let phases = SpoolProgress(progress)
-            try spool.fill(read, progress: phases.filling, shouldStop: shouldStop)
+            if !spool.inputInPlace { try spool.fill(read, progress: phases.filling, shouldStop: shouldStop) }
             try t.run(width: w, height: h, image: spool.image, strength: strength, progress: progress.map { _ in phases.running },
                       shouldStop: shouldStop)
             return try spool.drain(write, progress: phases.draining, shouldStop: shouldStop)
@@ -85,4 +93,11 @@ extension LayoutRows {
         let rows = LayoutRows(input: input, output: output, passThrough: false, read: read, write: write)
         try t.run(width: w, height: h, source: rows, sink: rows, strength: strength, progress: progress, shouldStop: shouldStop)
     }
+}
+
+/// An input's packed rows as they lie in a seekable file (a raw netpbm file): `layout` from
+/// byte `offset` on. The descriptor stays the caller's; the file must hold every row.
+public struct InputFile {
+    public let fd: Int32, offset: Int, layout: PixelLayout
+    public init(fd: Int32, offset: Int, layout: PixelLayout) { self.fd = fd; self.offset = offset; self.layout = layout }
 }

@@ -4,8 +4,10 @@
 /// netpbm/PNG rows and the C API's buffers and callbacks alike.
 public struct PixelLayout: Equatable, Sendable {
     public enum Sample: Equatable, Sendable {
-        case u8, u16, f32
-        public var bytes: Int { self == .u8 ? 1 : self == .u16 ? 2 : 4 }
+        /// `u16BigEndian`: 16-bit samples most significant byte first, as netpbm files store
+        /// them (so a seekable file is read where it lies).
+        case u8, u16, u16BigEndian, f32
+        public var bytes: Int { self == .u8 ? 1 : self == .f32 ? 4 : 2 }
     }
 
     public let width: Int, height: Int, channels: Int
@@ -25,8 +27,8 @@ public struct PixelLayout: Equatable, Sendable {
         guard alpha == -1 || (0..<channels).contains(alpha) else { throw CSGISError.invalidImage("\(what): alpha_channel \(alpha) is not a channel") }
         let colour = channels - (alpha >= 0 ? 1 : 0)
         guard colour == 1 || colour == 3 else { throw CSGISError.invalidImage("\(what): \(colour) colour channels (1 or 3 supported)") }
-        let m = maxval ?? (sample == .u8 ? 255 : sample == .u16 ? 65535 : 1)
-        let limit = sample == .u8 ? 255 : sample == .u16 ? 65535 : 1
+        let limit = sample == .u8 ? 255 : sample == .f32 ? 1 : 65535
+        let m = maxval ?? limit
         guard m >= 1, m <= limit else { throw CSGISError.invalidImage("\(what): maxval \(m) does not fit \(sample) samples") }
         let (packed, o1) = width.multipliedReportingOverflow(by: channels * sample.bytes)
         guard !o1 else { throw CSGISError.invalidImage("\(what): a row of \(width) pixels is too large") }
@@ -57,6 +59,7 @@ public struct PixelLayout: Equatable, Sendable {
         switch sample {
         case .u8: return Float(p.load(fromByteOffset: i, as: UInt8.self)) * (1 / Float(maxval))
         case .u16: return Float(p.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) * (1 / Float(maxval))
+        case .u16BigEndian: return Float(UInt16(bigEndian: p.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) * (1 / Float(maxval))
         case .f32:
             let v = p.loadUnaligned(fromByteOffset: 4 * i, as: Float.self)
             return v.isNaN ? 0 : v  // a NaN sample would spread through the network's receptive field
@@ -70,6 +73,7 @@ public struct PixelLayout: Equatable, Sendable {
         // `v > 0` is false for NaN: a NaN becomes 0 instead of trapping in the conversion
         case .u8: p.storeBytes(of: v > 0 ? UInt8((min(v, 1) * m).rounded()) : 0, toByteOffset: i, as: UInt8.self)
         case .u16: p.storeBytes(of: v > 0 ? UInt16((min(v, 1) * m).rounded()) : 0, toByteOffset: 2 * i, as: UInt16.self)
+        case .u16BigEndian: p.storeBytes(of: (v > 0 ? UInt16((min(v, 1) * m).rounded()) : 0).bigEndian, toByteOffset: 2 * i, as: UInt16.self)
         case .f32: p.storeBytes(of: v.isNaN ? 0 : v, toByteOffset: 4 * i, as: Float.self)
         }
     }

@@ -10,10 +10,16 @@ import Glibc
 /// above and below every band, with strips, which recompute it only at their sides; the
 /// memory held stays a few rows (the page cache holds the files, not the process). The files
 /// have no name from the moment they exist, so nothing is left behind, even after a crash.
+/// An input that already lies in a seekable file (a raw netpbm file: `InputFile`) is read
+/// where it lies; only the results are spooled.
 final class SpooledImage {
     let input: PixelLayout, output: PixelLayout
     let directory: String
     private let inFD: Int32, outFD: Int32
+    /// Where row 0 of the input starts in inFD (0 for a spool file).
+    private let inOffset: Int
+    /// Whether the input is the caller's file, so there is nothing to fill.
+    let inputInPlace: Bool
     private let inPixel: Int, outPixel: Int
 
     /// Where the files go: $TMPDIR, else /var/tmp (meant for large temporary files, on disk
@@ -44,9 +50,10 @@ final class SpooledImage {
         return ["tmpfs", "ramfs"].contains(best.type)
     }
 
-    /// Bytes both files take on disk (nil: more than any disk).
-    static func bytes(input: PixelLayout, output: PixelLayout) -> UInt64? {
-        let (row, o1) = UInt64(input.rowBytes).addingReportingOverflow(UInt64(output.rowBytes))
+    /// Bytes the files take on disk (nil: more than any disk): the output's, and the input's
+    /// unless it is read in place.
+    static func bytes(input: PixelLayout, output: PixelLayout, inputInPlace: Bool = false) -> UInt64? {
+        let (row, o1) = UInt64(inputInPlace ? 0 : input.rowBytes).addingReportingOverflow(UInt64(output.rowBytes))
         let (all, o2) = row.multipliedReportingOverflow(by: UInt64(input.height))
         return o1 || o2 ? nil : all
     }
@@ -54,21 +61,28 @@ final class SpooledImage {
     /// Opens the two files in `directory`, or returns nil when they cannot be made, the disk
     /// lacks the room for them (beside a 64 MB margin) or the directory is in memory: the
     /// caller then streams bands. Checked before any row is read, so falling back loses nothing.
-    static func make(input: PixelLayout, output: PixelLayout, directory: String = defaultDirectory) -> SpooledImage? {
+    /// `file`: the input's packed rows already lie in this file (in `input`'s layout, from
+    /// `offset` on); the file is read, never written, and the caller keeps its descriptor.
+    static func make(input: PixelLayout, output: PixelLayout, directory: String = defaultDirectory,
+                     file: (fd: Int32, offset: Int)? = nil) -> SpooledImage? {
         var fs = statvfs()
-        guard !isInMemory(directory), let need = bytes(input: input, output: output), need < UInt64.max >> 1, statvfs(directory, &fs) == 0,
+        guard !isInMemory(directory), let need = bytes(input: input, output: output, inputInPlace: file != nil), need < UInt64.max >> 1,
+              statvfs(directory, &fs) == 0,
               case let (free, o) = UInt64(fs.f_bavail).multipliedReportingOverflow(by: UInt64(fs.f_frsize)),
               o || free >= need + (64 << 20)
         else { return nil }
-        let a = unnamedFile(in: directory)
+        let a = file.map { fcntl($0.fd, F_DUPFD_CLOEXEC, 0) } ?? unnamedFile(in: directory)
         guard a >= 0 else { return nil }
         let b = unnamedFile(in: directory)
         guard b >= 0 else { close(a); return nil }
-        return SpooledImage(input: input, output: output, directory: directory, inFD: a, outFD: b)
+        return SpooledImage(input: input, output: output, directory: directory, inFD: a, inOffset: file?.offset ?? 0,
+                            inputInPlace: file != nil, outFD: b)
     }
 
-    private init(input: PixelLayout, output: PixelLayout, directory: String, inFD: Int32, outFD: Int32) {
+    private init(input: PixelLayout, output: PixelLayout, directory: String, inFD: Int32, inOffset: Int, inputInPlace: Bool,
+                 outFD: Int32) {
         self.input = input; self.output = output; self.directory = directory; self.inFD = inFD; self.outFD = outFD
+        self.inOffset = inOffset; self.inputInPlace = inputInPlace
         inPixel = input.channels * input.sample.bytes
         outPixel = output.channels * output.sample.bytes
     }
@@ -122,7 +136,7 @@ final class SpooledImage {
     /// The spooled pixels as an image the scheduler reads and writes by rectangle.
     private(set) lazy var image = RegionImage(input: input, output: output, read: { [unowned self] x, y, w, h, p, s in
         for r in 0..<h {
-            try transfer(pread, inFD, p + r * s, w * inPixel, (y + r) * input.rowBytes + x * inPixel, "read")
+            try transfer(pread, inFD, p + r * s, w * inPixel, inOffset + (y + r) * input.rowBytes + x * inPixel, "read")
         }
     }, write: { [unowned self] x, y, w, h, p, s in
         for r in 0..<h {
@@ -139,6 +153,7 @@ final class SpooledImage {
             if n < 0 && errno == EINTR { continue }
             guard n > 0 else {
                 let why = n < 0 ? String(cString: strerror(errno)) : "the file ended early"
+                if fd == inFD && inputInPlace { throw CSGISError.io("cannot read the input file: \(why)") }
                 throw CSGISError.io("cannot \(what) the temporary spool in \(directory) (set TMPDIR to another disk, "
                                     + "or raise the memory budget): \(why)")
             }

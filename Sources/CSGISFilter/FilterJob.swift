@@ -67,8 +67,23 @@ public struct FilterJob {
             try processWhole(t, try ImageFile.readRest(nr), format: target)
         } else {
             try processStream(t, width: h.width, height: h.height, channels: h.channels, maxval: h.maxval, input: h.format,
-                              format: target) { try nr.readRow(into: $0) }
+                              format: target, file: inputFile(reader, h)) { try nr.readRow(into: $0) }
         }
+    }
+
+    /// A raw netpbm file on disk, which strips read in place instead of spooling its rows:
+    /// binary samples with maxval 255 or 65535 (no sample can exceed it, so none needs the
+    /// reader's check) and every row present (else the row reader reports the truncation).
+    func inputFile(_ reader: ByteReader, _ h: NetpbmHeader) -> InputFile? {
+        guard h.binary, h.maxval == 255 || h.maxval == 65535, let offset = reader.fileOffset else { return nil }
+        var st = stat()
+        guard fstat(reader.descriptor, &st) == 0, st.st_mode & S_IFMT == S_IFREG,
+              let layout = try? PixelLayout(width: h.width, height: h.height, channels: h.channels,
+                                            alpha: h.channels == 2 || h.channels == 4 ? h.channels - 1 : -1,
+                                            sample: h.maxval == 255 ? .u8 : .u16BigEndian, maxval: h.maxval),
+              case let (need, o) = layout.rowBytes.multipliedReportingOverflow(by: h.height), !o, Int(st.st_size) - offset >= need
+        else { return nil }
+        return InputFile(fd: reader.descriptor, offset: offset, layout: layout)
     }
 
     /// The asked output format: --format, else the output file's extension; nil: like the input.
@@ -107,7 +122,7 @@ public struct FilterJob {
     /// smoother) copies the rows through unchanged. `memory`: a whole image's samples and
     /// its result buffer, which the scheduler then reads and writes by column range.
     func smoothRows(_ smoother: TiledSmoother?, width: Int, height: Int, channels: Int, maxval: Int,
-                    memory: (src: UnsafePointer<UInt16>, dst: UnsafeMutablePointer<UInt16>)? = nil,
+                    memory: (src: UnsafePointer<UInt16>, dst: UnsafeMutablePointer<UInt16>)? = nil, file: InputFile? = nil,
                     read: @escaping (UnsafeMutablePointer<UInt16>) throws -> Void,
                     write: @escaping (UnsafePointer<UInt16>) throws -> Void) throws {
         let layout = try PixelLayout.samples(width: width, height: height, channels: channels, maxval: maxval)
@@ -115,7 +130,8 @@ public struct FilterJob {
             for r in 0..<count { try read((rows + r * layout.stride).assumingMemoryBound(to: UInt16.self)) }
         }, write: { _, count, rows in
             for r in 0..<count { try write(UnsafePointer((rows + r * layout.stride).assumingMemoryBound(to: UInt16.self))) }
-        }, image: memory.map { RegionImage.memory(input: layout, src: $0.src, output: layout, dst: $0.dst) }, progress: progress)
+        }, image: memory.map { RegionImage.memory(input: layout, src: $0.src, output: layout, dst: $0.dst) }, file: file,
+           progress: progress)
     }
 
     /// A whole image: smoothed into memory and encoded before the output is opened, so an
@@ -171,7 +187,7 @@ public struct FilterJob {
 
     /// Reads, smooths and writes row by row: memory stays within the budget whatever the size.
     func processStream(_ smoother: TiledSmoother?, width: Int, height: Int, channels: Int, maxval: Int, input: ImageFormat, format: ImageFormat,
-                       chunks: PNGChunks = PNGChunks(), end: (() throws -> PNGChunks)? = nil,
+                       chunks: PNGChunks = PNGChunks(), end: (() throws -> PNGChunks)? = nil, file: InputFile? = nil,
                        readRow: @escaping (UnsafeMutablePointer<UInt16>) throws -> Void) throws {
         let target = formatFor(format, input: input)
         noteDropped(chunks, target)
@@ -184,7 +200,7 @@ public struct FilterJob {
                                             channels: channels, maxval: maxval, chunks: chunks, emit: { bytes in
                 if held != nil { held!.append(contentsOf: bytes) } else { try output.write(bytes) }
             })
-            try smoothRows(smoother, width: width, height: height, channels: channels, maxval: maxval, read: readRow) { row in
+            try smoothRows(smoother, width: width, height: height, channels: channels, maxval: maxval, file: file, read: readRow) { row in
                 if let h = held { held = nil; try h.withUnsafeBytes { try output.write($0) } }
                 try w.writeRow(row)
             }

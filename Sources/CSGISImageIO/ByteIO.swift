@@ -23,6 +23,17 @@ public final class ByteReader {
 
     deinit { if closeOnDeinit { close(fd) } }
 
+    /// Where the next byte lies in the file (nil for memory or a pipe): so a seekable file's
+    /// remaining data can be read in place.
+    public var fileOffset: Int? {
+        guard fd >= 0 else { return nil }
+        let at = lseek(fd, 0, SEEK_CUR)
+        return at < 0 ? nil : Int(at) - (end - pos)
+    }
+
+    /// The file descriptor (-1 for memory).
+    public var descriptor: Int32 { fd }
+
     private func fill() throws -> Bool {
         pos = 0
         end = 0

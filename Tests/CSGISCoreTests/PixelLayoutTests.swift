@@ -19,6 +19,22 @@ final class PixelLayoutTests: XCTestCase {
         XCTAssertEqual(try PixelLayout.samples(width: 5, height: 1, channels: 2, maxval: 1000).alpha, 1)
     }
 
+    /// netpbm's byte order: the same floats as native samples of the same values, and back.
+    func testBigEndianSamplesMeanWhatNativeOnesDo() throws {
+        let n = 65536
+        let be = try PixelLayout(width: n, height: 1, channels: 1, alpha: -1, sample: .u16BigEndian)
+        let native = try PixelLayout(width: n, height: 1, channels: 1, alpha: -1, sample: .u16)
+        let values = (0..<n).map { UInt16($0) }
+        var a = [Float](repeating: 0, count: 3 * n), b = a
+        values.withUnsafeBytes { native.toRGB($0.baseAddress!, &a) }
+        values.map { $0.bigEndian }.withUnsafeBytes { be.toRGB($0.baseAddress!, &b) }
+        XCTAssertEqual(a, b)
+        var back = [UInt16](repeating: 0, count: n)
+        back.withUnsafeMutableBytes { o in values.withUnsafeBytes { be.fromRGB(b, o.baseAddress!, alphaFrom: $0.baseAddress!, be) } }
+        XCTAssertEqual(back.map { UInt16(bigEndian: $0) }, values)
+        XCTAssertEqual(be.rowBytes, 2 * n)
+    }
+
     func testEveryIntegerSampleSurvivesTheRoundTrip() throws {
         for maxval in [1, 255, 1000, 65535] {
             let l = try PixelLayout(width: maxval + 1, height: 1, channels: 1, alpha: -1, sample: .u16, maxval: maxval)

@@ -22,7 +22,7 @@ final class SpoolTests: XCTestCase {
 
     /// One run: the output bytes and the order of the calls ("r" read, "w" write).
     func run(_ t: TiledSmoother, strength: Float = 1, shouldStop: @escaping () -> Bool = { false },
-             progress: ((SmoothingProgress) -> Bool)? = nil,
+             progress: ((SmoothingProgress) -> Bool)? = nil, file: InputFile? = nil,
              duringWrite: (() -> Void)? = nil) throws -> (bytes: [UInt8], calls: String) {
         var out = [UInt8](repeating: 0, count: output.stride * h)
         var calls = ""
@@ -34,7 +34,7 @@ final class SpoolTests: XCTestCase {
             calls += "w"
             duringWrite?()
             out.withUnsafeMutableBytes { ($0.baseAddress! + first * outS).copyMemory(from: rows, byteCount: count * outS) }
-        }, progress: progress, shouldStop: shouldStop)
+        }, file: file, progress: progress, shouldStop: shouldStop)
         return (out, calls)
     }
 
@@ -147,5 +147,32 @@ final class SpoolTests: XCTestCase {
             XCTAssertEqual($0 as? CSGISError, .cancelled)
         }
         XCTAssertFalse(wrote, "stopped while filling: nothing written")
+    }
+
+    /// Pixels that also lie in a seekable file (big-endian 16-bit samples after a header, as
+    /// in a netpbm file) are read there by the strips: no row is read through the callback,
+    /// and the bytes are those of the run with room to spare.
+    func testAnInputFileIsReadInPlace() throws {
+        let model = try CSGISModel(contentsOf: Fixtures.path("tiny-4x1.safetensors"))
+        let t = try TiledSmoother(model: model, precision: .fp32, memoryBudget: try spoolingBudget(model),
+                                  rowOverhead: LayoutRows.rowOverhead(input: input, output: output))
+        let layout = try PixelLayout(width: w, height: h, channels: 4, alpha: 3, sample: .u16BigEndian)
+        var bytes = [UInt8](repeating: 0x50, count: 13)  // a header's worth of other bytes first
+        for y in 0..<h { for i in 0..<(w * 4) {
+            let o = y * input.stride + 2 * i
+            bytes += [pixels[o + 1], pixels[o]]
+        } }
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("csgis-inplace-\(getpid())").path
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        defer { unlink(path) }
+        let fd = open(path, O_RDONLY)
+        XCTAssertGreaterThanOrEqual(fd, 0)
+        defer { close(fd) }
+        let reference = try run(try TiledSmoother(model: model, precision: .fp32))
+        let r = try run(t, file: InputFile(fd: fd, offset: 13, layout: layout))
+        XCTAssertEqual(r.bytes, reference.bytes, "read in place = the run with room to spare")
+        XCTAssertFalse(r.calls.contains("r"), "no row read through the callback (\(r.calls))")
+        XCTAssertThrowsError(try run(t, file: InputFile(fd: fd, offset: 13, layout: try PixelLayout(width: w, height: h - 1, channels: 4,
+                                                                                                   alpha: 3, sample: .u8))))
     }
 }

@@ -113,23 +113,24 @@ final class FilterEndToEndTests: XCTestCase {
     /// A stream too wide for bands at the budget is spooled to an unnamed file in $TMPDIR and
     /// run in strips: the same bytes as with room to spare, nothing left in TMPDIR. Without a
     /// usable TMPDIR the same budget is refused in one line, before any output.
+    /// The largest budget (256 KB steps) at which the filter's stream of this size does not
+    /// fit in bands but does in strips.
+    func stripsOnlyBudget(width: Int, height: Int, channels: Int) throws -> Int {
+        let layout = try PixelLayout.samples(width: width, height: height, channels: channels, maxval: 65535)
+        for kb in stride(from: 64 << 10, to: 512, by: -256) {
+            let s = try TiledSmoother(model: try CSGISModel(contentsOf: Harness.tinyModel), precision: .fp32, memoryBudget: kb << 10,
+                                      rowOverhead: LayoutRows.rowOverhead(input: layout, output: layout))
+            if (try? s.geometry(width: width, height: height)) == nil, (try? s.streamGeometry(width: width, height: height))?.isStrips == true {
+                return kb << 10
+            }
+        }
+        throw XCTSkip("no budget where only strips fit")
+    }
+
     func testAStreamTooWideForBandsIsSpooledIntoStrips() throws {
         let png = try Harness.makeInput(Harness.cases[7], in: dir, size: "900x160")  // rgba16
         let bytes = try Data(contentsOf: png)
-        let t = { (budget: Int) in
-            try TiledSmoother(model: try CSGISModel(contentsOf: Harness.tinyModel), precision: .fp32, memoryBudget: budget,
-                              rowOverhead: LayoutRows.rowOverhead(input: try PixelLayout.samples(width: 900, height: 160, channels: 4, maxval: 65535),
-                                                                  output: try PixelLayout.samples(width: 900, height: 160, channels: 4, maxval: 65535)))
-        }
-        // the largest budget (256 KB steps) at which bands do not fit but strips do
-        var budget: Int?
-        for kb in stride(from: 64 << 10, to: 512, by: -256) where budget == nil {
-            let s = try t(kb << 10)
-            if (try? s.geometry(width: 900, height: 160)) == nil, (try? s.streamGeometry(width: 900, height: 160))?.isStrips == true {
-                budget = kb << 10
-            }
-        }
-        let b = try XCTUnwrap(budget, "no budget where only strips fit")
+        let b = try stripsOnlyBudget(width: 900, height: 160, channels: 4)
         let spoolDir = dir.appendingPathComponent("tmp")
         try FileManager.default.createDirectory(at: spoolDir, withIntermediateDirectories: true)
         let stream = ["CSGIS_STREAM_THRESHOLD": "0"]
@@ -146,6 +147,48 @@ final class FilterEndToEndTests: XCTestCase {
         XCTAssertEqual(refused.stdout, Data())
         XCTAssertTrue(refused.stderr.contains("too small"), refused.stderr)
         XCTAssertEqual(refused.stderr.split(separator: "\n").count, 1, refused.stderr)
+    }
+
+    /// A raw netpbm file too wide for the budget is read in place by the strips (only the
+    /// results are spooled): the same bytes as the run with room to spare and as the same file
+    /// piped (spooled), at 8 and 16 bits, grey, alpha, PAM and PNM; maxval 1000 (whose samples
+    /// the reader checks) is spooled instead; a truncated file is refused in one line and
+    /// leaves no output file.
+    func testANetpbmFileTooWideForBandsIsReadInPlace() throws {
+        let png = try Harness.makeInput(Harness.cases[7], in: dir, size: "900x160")  // rgba16
+        let spoolDir = dir.appendingPathComponent("tmp")
+        try FileManager.default.createDirectory(at: spoolDir, withIntermediateDirectories: true)
+        let env = ["CSGIS_STREAM_THRESHOLD": "0", "TMPDIR": spoolDir.path]
+        let files: [(name: String, make: String, channels: Int)] = [
+            ("rgba16.pam", "convert '\(png.path)' -depth 16 pam:-", 4), ("rgb8.ppm", "convert '\(png.path)' -alpha off -depth 8 ppm:-", 3),
+            ("grey8.pgm", "convert '\(png.path)' -alpha off -colorspace Gray -depth 8 pgm:-", 1),
+            ("greyalpha16.pam", "convert '\(png.path)' -colorspace Gray -depth 16 pam:-", 2),
+            ("max1000.pam", "convert '\(png.path)' -alpha off -depth 16 pam:- | pamdepth 1000", 3)]
+        for f in files {
+            let input = dir.appendingPathComponent(f.name), ext = input.pathExtension
+            XCTAssertEqual(try Harness.sh("\(f.make) > '\(input.path)'").status, 0, f.name)
+            let b = try stripsOnlyBudget(width: 900, height: 160, channels: f.channels)
+            let roomy = dir.appendingPathComponent("roomy.\(ext)"), inPlace = dir.appendingPathComponent("inplace.\(ext)")
+            XCTAssertEqual(try Harness.sh("\"$CSGIS\" \(m) --precision fp32 '\(input.path)' '\(roomy.path)'", env: env).status, 0)
+            let r = try Harness.sh("\"$CSGIS\" \(m) --precision fp32 --memory \(b) '\(input.path)' '\(inPlace.path)'", env: env)
+            XCTAssertEqual(r.status, 0, "\(f.name): \(r.stderr)")
+            let piped = try Harness.sh("\"$CSGIS\" \(m) --precision fp32 --memory \(b)", stdin: try Data(contentsOf: input), env: env)
+            XCTAssertEqual(piped.status, 0, piped.stderr)
+            let want = try Data(contentsOf: roomy)
+            XCTAssertEqual(try Data(contentsOf: inPlace), want, "\(f.name): read in place at \(b) bytes = room to spare")
+            XCTAssertEqual(piped.stdout, want, "\(f.name): piped (spooled) = room to spare")
+            XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: spoolDir.path), [])
+        }
+        let whole = try Data(contentsOf: dir.appendingPathComponent("rgba16.pam"))
+        let cut = dir.appendingPathComponent("cut.pam"), out = dir.appendingPathComponent("cut-out.pam")
+        try whole.dropLast(1000).write(to: cut)
+        let b = try stripsOnlyBudget(width: 900, height: 160, channels: 4)
+        let r = try Harness.sh("\"$CSGIS\" \(m) --memory \(b) '\(cut.path)' '\(out.path)'", env: env)
+        XCTAssertNotEqual(r.status, 0)
+        XCTAssertTrue(r.stderr.contains("truncated"), r.stderr)
+        XCTAssertEqual(r.stderr.split(separator: "\n").count, 1, r.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out.path), "no output file left")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasPrefix(".csgis") }, [])
     }
 
     /// PNGs over the whole-image threshold are read and written row by row: the result is
