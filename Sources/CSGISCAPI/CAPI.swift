@@ -287,13 +287,20 @@ public func cContextSmoothStream(_ context: OpaquePointer?, _ options: UnsafePoi
 private func smoothStream(_ name: String, _ model: CSGISModel?, _ context: Context?, _ options: UnsafePointer<csgis_options>?,
                           _ desc: UnsafePointer<csgis_image>?, _ read: csgis_read_rows_fn?, _ write: csgis_write_rows_fn?,
                           _ user: UnsafeMutableRawPointer?) -> csgis_status {
-    guard let m = model, let desc, let read, let write else {
-        return fail(CSGIS_ERR_INVALID_ARGUMENT, "\(name): NULL argument")
+    withCallbacks(name, model, desc, read != nil && write != nil) { m, l in
+        try smoothRows(m, context, options?.pointee ?? cDefaultOptions(), input: l, output: l,
+                       read: { first, count, rows in read!(UInt32(first), UInt32(count), rows, user) },
+                       write: { first, count, rows in write!(UInt32(first), UInt32(count), rows, user) })
     }
+}
+
+/// The frame of the callback entry points: the model, image and callbacks checked (`present`:
+/// the callbacks are not NULL), the image's layout validated, errors turned into codes.
+private func withCallbacks(_ name: String, _ model: CSGISModel?, _ desc: UnsafePointer<csgis_image>?, _ present: Bool,
+                           _ body: (CSGISModel, PixelLayout) throws -> Void) -> csgis_status {
+    guard let m = model, let desc, present else { return fail(CSGIS_ERR_INVALID_ARGUMENT, "\(name): NULL argument") }
     do {
-        let l = try layout(desc.pointee, "image")
-        try smoothRows(m, context, options?.pointee ?? cDefaultOptions(), input: l, output: l, read: { first, count, rows in read(UInt32(first), UInt32(count), rows, user) },
-                       write: { first, count, rows in write(UInt32(first), UInt32(count), rows, user) })
+        try body(m, try layout(desc.pointee, "image"))
         return CSGIS_OK
     } catch { return status(for: error) }
 }
@@ -316,25 +323,20 @@ public func cContextSmoothRegions(_ context: OpaquePointer?, _ options: UnsafePo
 private func smoothRegions(_ name: String, _ model: CSGISModel?, _ context: Context?, _ options: UnsafePointer<csgis_options>?,
                            _ desc: UnsafePointer<csgis_image>?, _ read: csgis_read_region_fn?, _ write: csgis_write_region_fn?,
                            _ user: UnsafeMutableRawPointer?) -> csgis_status {
-    guard let m = model, let desc, let read, let write else {
-        return fail(CSGIS_ERR_INVALID_ARGUMENT, "\(name): NULL argument")
-    }
-    do {
-        let l = try layout(desc.pointee, "image")
+    withCallbacks(name, model, desc, read != nil && write != nil) { m, l in
         func call(_ what: String, _ rc: Int32, _ x: Int, _ y: Int, _ w: Int, _ h: Int) throws {
             guard rc == 0 else { throw CallbackFailure(description: "\(what) returned \(rc) for \(w)x\(h) at (\(x), \(y))") }
         }
         let image = RegionImage(input: l, output: l, read: { x, y, w, h, p, s in
-            try call("read_region", read(UInt32(x), UInt32(y), UInt32(w), UInt32(h), p, s, user), x, y, w, h)
+            try call("read_region", read!(UInt32(x), UInt32(y), UInt32(w), UInt32(h), p, s, user), x, y, w, h)
         }, write: { x, y, w, h, p, s in
-            try call("write_region", write(UInt32(x), UInt32(y), UInt32(w), UInt32(h), p, s, user), x, y, w, h)
+            try call("write_region", write!(UInt32(x), UInt32(y), UInt32(w), UInt32(h), p, s, user), x, y, w, h)
         })
         try smoothRows(m, context, options?.pointee ?? cDefaultOptions(), input: l, output: l, image: image,
                        names: ("read_region", "write_region"), read: { first, count, rows in
-            read(0, UInt32(first), UInt32(l.width), UInt32(count), rows, l.stride, user)
+            read!(0, UInt32(first), UInt32(l.width), UInt32(count), rows, l.stride, user)
         }, write: { first, count, rows in
-            write(0, UInt32(first), UInt32(l.width), UInt32(count), rows, l.stride, user)
+            write!(0, UInt32(first), UInt32(l.width), UInt32(count), rows, l.stride, user)
         })
-        return CSGIS_OK
-    } catch { return status(for: error) }
+    }
 }

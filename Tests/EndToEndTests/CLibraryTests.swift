@@ -32,11 +32,11 @@ final class CLibraryTests: XCTestCase {
     }
 
     /// Builds a C test program against the installed library and runs it: exit 0 and "ok".
-    func compileAndRunPrintsOK(_ src: URL, libs: String = "", file: StaticString = #filePath, line: UInt = #line) throws {
+    func compileAndRunPrintsOK(_ src: URL, libs: String = "", args: String = "", file: StaticString = #filePath, line: UInt = #line) throws {
         let exe = src.deletingPathExtension().path
         let cc = try Harness.sh("cc -Wall -Werror '\(src.path)' $(\(pkg) pkg-config --cflags --libs csgis) \(libs) -o '\(exe)'")
         XCTAssertEqual(cc.status, 0, cc.stderr, file: file, line: line)
-        let r = try Harness.sh("'\(exe)'")
+        let r = try Harness.sh("'\(exe)' \(args)")
         XCTAssertEqual(r.status, 0, "exit \(r.status): \(r.stderr)", file: file, line: line)
         XCTAssertEqual(String(decoding: r.stdout, as: UTF8.self), "ok\n", file: file, line: line)
     }
@@ -220,12 +220,7 @@ final class CLibraryTests: XCTestCase {
             return 0;
         }
         """.write(to: src, atomically: true, encoding: .utf8)
-        let exe = src.deletingPathExtension().path
-        let cc = try Harness.sh("cc -Wall -Werror '\(src.path)' $(\(pkg) pkg-config --cflags --libs csgis) -o '\(exe)'")
-        XCTAssertEqual(cc.status, 0, cc.stderr)
-        let r = try Harness.sh("'\(exe)' '\(Harness.tinyModel)'")
-        XCTAssertEqual(r.status, 0, "exit \(r.status): \(r.stderr)")
-        XCTAssertEqual(String(decoding: r.stdout, as: UTF8.self), "ok\n")
+        try compileAndRunPrintsOK(src, args: "'\(Harness.tinyModel)'")
         // the budgets above include strips: the scheduler's own choice says so
         let model = try CSGISModel(contentsOf: Harness.tinyModel)
         let kinds = (1...12).compactMap { mb -> String? in
@@ -322,12 +317,7 @@ final class CLibraryTests: XCTestCase {
             return 0;
         }
         """.write(to: src, atomically: true, encoding: .utf8)
-        let exe = src.deletingPathExtension().path
-        let cc = try Harness.sh("cc -Wall -Werror '\(src.path)' $(\(pkg) pkg-config --cflags --libs csgis) -o '\(exe)'")
-        XCTAssertEqual(cc.status, 0, cc.stderr)
-        let r = try Harness.sh("'\(exe)' '\(Harness.tinyModel)'")
-        XCTAssertEqual(r.status, 0, "exit \(r.status): \(r.stderr)")
-        XCTAssertEqual(String(decoding: r.stdout, as: UTF8.self), "ok\n")
+        try compileAndRunPrintsOK(src, args: "'\(Harness.tinyModel)'")
     }
 
     /// The hardening issue's C cases: each returns an error code (or OK), none aborts the host.
