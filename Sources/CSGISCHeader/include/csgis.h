@@ -4,8 +4,8 @@
  * Ownership: every object returned through an out-pointer belongs to the caller and is
  * released with its *_free function. Pixel buffers always belong to the caller.
  * Threads: a csgis_model is immutable and may be shared by any number of threads; each
- * call to csgis_smooth / csgis_smooth_stream builds its own engine, so concurrent calls on
- * one model are safe. Messages from csgis_last_error() are per thread.
+ * call to csgis_smooth / csgis_smooth_stream / csgis_smooth_regions builds its own engine,
+ * so concurrent calls on one model are safe. Messages from csgis_last_error() are per thread.
  * Callbacks: each takes the caller's `user_data` as its last argument. Cancelling has one
  * path: the progress callback returns non-zero.
  * Errors: every function that can fail returns a csgis_status; CSGIS_OK is 0. No call
