@@ -194,23 +194,29 @@ private func callbacks(_ o: csgis_options) -> (((SmoothingProgress) -> Bool)?, (
 
 // MARK: smoothing
 
-/// One run of any entry point: validated options, then rows through the scheduler's one
-/// row path (`image`: the caller's buffers, which it may read and write by column range).
-/// `read` and `write` return the caller's status: non-zero stops the run (CSGIS_ERR_CALLBACK).
+/// One run of a row entry point: validated options, then rows through the scheduler's one
+/// row path. `read` and `write` return the caller's status: non-zero stops the run
+/// (CSGIS_ERR_CALLBACK).
 private func smoothRows(_ m: CSGISModel, _ context: Context?, _ o: csgis_options, input: PixelLayout, output: PixelLayout,
-                        image: RandomAccessImage? = nil, names: (read: String, write: String) = ("read_rows", "write_rows"),
                         read: @escaping (Int, Int, UnsafeMutableRawPointer) -> Int32,
                         write: @escaping (Int, Int, UnsafeMutableRawPointer) -> Int32) throws {
-    // over the caller's buffers nothing is held per row: rows are read where they lie
-    let t = try smoother(m, o, rowOverhead: image == nil ? LayoutRows.rowOverhead(input: input, output: output) : 0, context: context)
+    let t = try smoother(m, o, rowOverhead: LayoutRows.rowOverhead(input: input, output: output), context: context)
     let (progress, stop) = callbacks(o)
     try LayoutRows.smooth(t, input: input, output: output, strength: o.strength, read: { first, count, rows in
         let rc = read(first, count, rows)
-        guard rc == 0 else { throw CallbackFailure(description: "\(names.read) returned \(rc) for rows \(first)..<\(first + count)") }
+        guard rc == 0 else { throw CallbackFailure(description: "read_rows returned \(rc) for rows \(first)..<\(first + count)") }
     }, write: { first, count, rows in
         let rc = write(first, count, rows)
-        guard rc == 0 else { throw CallbackFailure(description: "\(names.write) returned \(rc) for rows \(first)..<\(first + count)") }
-    }, image: image, progress: progress, shouldStop: stop)
+        guard rc == 0 else { throw CallbackFailure(description: "write_rows returned \(rc) for rows \(first)..<\(first + count)") }
+    }, progress: progress, shouldStop: stop)
+}
+
+/// One run of an entry point over an image read and written by rectangle (the caller's
+/// buffers or region callbacks): nothing is held per row, rows are read where they lie.
+private func smoothRegions(_ m: CSGISModel, _ context: Context?, _ o: csgis_options, _ image: RegionImage) throws {
+    let t = try smoother(m, o, rowOverhead: 0, context: context)
+    let (progress, stop) = callbacks(o)
+    try LayoutRows.smooth(t, image: image, strength: o.strength, progress: progress, shouldStop: stop)
 }
 
 @_cdecl("csgis_smooth")
@@ -258,14 +264,7 @@ private func smoothImage(_ name: String, _ model: CSGISModel?, _ context: Contex
         defer { free(scratch) }
         let target = scratch ?? dst
         // at strength 0 the rows are copied through bit for bit (the row path's pass-through)
-        try smoothRows(m, context, o, input: s, output: d, image: RegionImage.memory(input: s, src: src, output: d, dst: target),
-                       read: { first, count, rows in
-            for r in 0..<count { (rows + r * s.stride).copyMemory(from: src + (first + r) * s.stride, byteCount: sRow) }
-            return 0
-        }, write: { first, count, rows in
-            for r in 0..<count { (target + (first + r) * d.stride).copyMemory(from: rows + r * d.stride, byteCount: dRow) }
-            return 0
-        })
+        try smoothRegions(m, context, o, RegionImage.memory(input: s, src: src, output: d, dst: target))
         if let scratch { dst.copyMemory(from: scratch, byteCount: dSpan) }
         return CSGIS_OK
     } catch { return status(for: error) }
@@ -318,8 +317,7 @@ public func cContextSmoothRegions(_ context: OpaquePointer?, _ options: UnsafePo
     return smoothRegions("csgis_context_smooth_regions", c?.smoother.model, c, options, desc, read, write, user)
 }
 
-/// The caller's rectangles as the scheduler's random-access image; whole rows (the
-/// pass-through at strength 0) are rectangles of the full width.
+/// The caller's rectangles as the scheduler's random-access image.
 private func smoothRegions(_ name: String, _ model: CSGISModel?, _ context: Context?, _ options: UnsafePointer<csgis_options>?,
                            _ desc: UnsafePointer<csgis_image>?, _ read: csgis_read_region_fn?, _ write: csgis_write_region_fn?,
                            _ user: UnsafeMutableRawPointer?) -> csgis_status {
@@ -327,16 +325,10 @@ private func smoothRegions(_ name: String, _ model: CSGISModel?, _ context: Cont
         func call(_ what: String, _ rc: Int32, _ x: Int, _ y: Int, _ w: Int, _ h: Int) throws {
             guard rc == 0 else { throw CallbackFailure(description: "\(what) returned \(rc) for \(w)x\(h) at (\(x), \(y))") }
         }
-        let image = RegionImage(input: l, output: l, read: { x, y, w, h, p, s in
+        try smoothRegions(m, context, options?.pointee ?? cDefaultOptions(), RegionImage(input: l, output: l, read: { x, y, w, h, p, s in
             try call("read_region", read!(UInt32(x), UInt32(y), UInt32(w), UInt32(h), p, s, user), x, y, w, h)
         }, write: { x, y, w, h, p, s in
             try call("write_region", write!(UInt32(x), UInt32(y), UInt32(w), UInt32(h), p, s, user), x, y, w, h)
-        })
-        try smoothRows(m, context, options?.pointee ?? cDefaultOptions(), input: l, output: l, image: image,
-                       names: ("read_region", "write_region"), read: { first, count, rows in
-            read!(0, UInt32(first), UInt32(l.width), UInt32(count), rows, l.stride, user)
-        }, write: { first, count, rows in
-            write!(0, UInt32(first), UInt32(l.width), UInt32(count), rows, l.stride, user)
-        })
+        }))
     }
 }

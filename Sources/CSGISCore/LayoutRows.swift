@@ -56,18 +56,35 @@ extension LayoutRows {
     /// The one row path, for the filter's images and the C API's buffers and streams: rows in
     /// `input`'s layout from `read`, results in `output`'s layout to `write`, in order. With no
     /// smoother or at strength 0 rows pass through unchanged (bit for bit when the layouts
-    /// agree): the one place that decides it. Otherwise, when `image` is given (the same
-    /// pixels, read and written by column range: the caller's memory) the scheduler runs over
-    /// it directly; when the width does not fit the budget and full-height strips recompute
-    /// less than bands (`TiledSmoother.streamGeometry`), the rows are spooled to a temporary
-    /// file (`SpooledImage`): all are read before the first is written.
+    /// agree): the one place that decides it (`run`). Otherwise, when the width does not fit
+    /// the budget and full-height strips recompute less than bands
+    /// (`TiledSmoother.streamGeometry`), the rows are spooled to a temporary file
+    /// (`SpooledImage`): all are read before the first is written.
     /// `file`: the same pixels also lie in a seekable file, which strips then read in place
     /// instead of spooling the rows (only the results are spooled).
-    /// The smoother's `rowOverhead` should be `rowOverhead(input:output:)`, or 0 with `image`.
+    /// The smoother's `rowOverhead` should be `rowOverhead(input:output:)`.
     public static func smooth(_ smoother: TiledSmoother?, input: PixelLayout, output: PixelLayout, strength: Float,
-                              read: @escaping Transfer, write: @escaping Transfer, image: RandomAccessImage? = nil,
-                              file: InputFile? = nil,
+                              read: @escaping Transfer, write: @escaping Transfer, file: InputFile? = nil,
                               progress: ((SmoothingProgress) -> Bool)? = nil, shouldStop: @escaping () -> Bool = { false }) throws {
+        try run(smoother, input: input, output: output, strength: strength, read: read, write: write, image: nil, file: file,
+                progress: progress, shouldStop: shouldStop)
+    }
+
+    /// The one row path over an image read and written by rectangle (the caller's memory or
+    /// region callbacks): the scheduler runs over it directly, and the whole rows of the
+    /// pass-through are rectangles of the full width. The smoother's `rowOverhead` may be 0.
+    public static func smooth(_ smoother: TiledSmoother?, image: RegionImage, strength: Float,
+                              progress: ((SmoothingProgress) -> Bool)? = nil, shouldStop: @escaping () -> Bool = { false }) throws {
+        let i = image.input, o = image.output
+        try run(smoother, input: i, output: o, strength: strength,
+                read: { first, count, rows in try image.read(0, first, i.width, count, rows, i.stride) },
+                write: { first, count, rows in try image.write(0, first, o.width, count, rows, o.stride) },
+                image: image, file: nil, progress: progress, shouldStop: shouldStop)
+    }
+
+    private static func run(_ smoother: TiledSmoother?, input: PixelLayout, output: PixelLayout, strength: Float,
+                            read: @escaping Transfer, write: @escaping Transfer, image: RegionImage?, file: InputFile?,
+                            progress: ((SmoothingProgress) -> Bool)?, shouldStop: @escaping () -> Bool) throws {
         guard strength >= 0 && strength <= 1 else { throw CSGISError.invalidArgument("strength \(strength) is outside 0...1") }
         let w = input.width, h = input.height
         guard let t = smoother, strength > 0 else {

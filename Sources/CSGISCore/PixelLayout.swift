@@ -40,11 +40,11 @@ public struct PixelLayout: Equatable, Sendable {
         colourIndices = (0..<channels).filter { $0 != alpha }
     }
 
-    /// The netpbm/PNG convention: native UInt16 samples 0...maxval, alpha last when there are
-    /// 2 or 4 channels.
-    public static func samples(width: Int, height: Int, channels: Int, maxval: Int) throws -> PixelLayout {
+    /// The netpbm/PNG convention: samples 0...maxval (native UInt16 by default, as the filter
+    /// holds them), alpha last when there are 2 or 4 channels.
+    public static func samples(width: Int, height: Int, channels: Int, maxval: Int, sample: Sample = .u16) throws -> PixelLayout {
         try PixelLayout(width: width, height: height, channels: channels, alpha: channels == 2 || channels == 4 ? channels - 1 : -1,
-                        sample: .u16, maxval: maxval)
+                        sample: sample, maxval: maxval)
     }
 
     /// Whether `other`'s samples mean the same values as this layout's (type and maxval).

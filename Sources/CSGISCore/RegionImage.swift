@@ -11,7 +11,7 @@ public final class RegionImage: RandomAccessImage {
     public typealias Transfer = (_ x: Int, _ y: Int, _ width: Int, _ height: Int, _ pixels: UnsafeMutableRawPointer,
                                  _ stride: Int) throws -> Void
     public let input: PixelLayout, output: PixelLayout
-    private let read: Transfer, write: Transfer
+    let read: Transfer, write: Transfer
     private let inPixel: Int, outPixel: Int
     private var inBuf: [UInt8] = [], alphaBuf: [UInt8] = [], outBuf: [UInt8] = []
 

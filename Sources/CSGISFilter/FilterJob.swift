@@ -78,9 +78,8 @@ public struct FilterJob {
         guard h.binary, h.maxval == 255 || h.maxval == 65535, let offset = reader.fileOffset else { return nil }
         var st = stat()
         guard fstat(reader.descriptor, &st) == 0, st.st_mode & S_IFMT == S_IFREG,
-              let layout = try? PixelLayout(width: h.width, height: h.height, channels: h.channels,
-                                            alpha: h.channels == 2 || h.channels == 4 ? h.channels - 1 : -1,
-                                            sample: h.maxval == 255 ? .u8 : .u16BigEndian, maxval: h.maxval),
+              let layout = try? PixelLayout.samples(width: h.width, height: h.height, channels: h.channels, maxval: h.maxval,
+                                                    sample: h.maxval == 255 ? .u8 : .u16BigEndian),
               case let (need, o) = layout.rowBytes.multipliedReportingOverflow(by: h.height), !o, Int(st.st_size) - offset >= need
         else { return nil }
         return InputFile(fd: reader.descriptor, offset: offset, layout: layout)
@@ -117,12 +116,10 @@ public struct FilterJob {
         }
     }
 
-    /// Every image, whole or streamed, goes through here: rows in the file's sample layout
-    /// through the one row path (LayoutRows.smooth) and the scheduler; strength 0 (no
-    /// smoother) copies the rows through unchanged. `memory`: a whole image's samples and
-    /// its result buffer, which the scheduler then reads and writes by column range.
-    func smoothRows(_ smoother: TiledSmoother?, width: Int, height: Int, channels: Int, maxval: Int,
-                    memory: (src: UnsafePointer<UInt16>, dst: UnsafeMutablePointer<UInt16>)? = nil, file: InputFile? = nil,
+    /// Every streamed image goes through here: rows in the file's sample layout through the
+    /// one row path (LayoutRows.smooth) and the scheduler; strength 0 (no smoother) copies the
+    /// rows through unchanged. `file`: the same rows as they lie in a seekable file.
+    func smoothRows(_ smoother: TiledSmoother?, width: Int, height: Int, channels: Int, maxval: Int, file: InputFile? = nil,
                     read: @escaping (UnsafeMutablePointer<UInt16>) throws -> Void,
                     write: @escaping (UnsafePointer<UInt16>) throws -> Void) throws {
         let layout = try PixelLayout.samples(width: width, height: height, channels: channels, maxval: maxval)
@@ -130,28 +127,21 @@ public struct FilterJob {
             for r in 0..<count { try read((rows + r * layout.stride).assumingMemoryBound(to: UInt16.self)) }
         }, write: { _, count, rows in
             for r in 0..<count { try write(UnsafePointer((rows + r * layout.stride).assumingMemoryBound(to: UInt16.self))) }
-        }, image: memory.map { RegionImage.memory(input: layout, src: $0.src, output: layout, dst: $0.dst) }, file: file,
-           progress: progress)
+        }, file: file, progress: progress)
     }
 
-    /// A whole image: smoothed into memory and encoded before the output is opened, so an
-    /// error leaves nothing behind.
+    /// A whole image: smoothed into memory (the one row path over its samples, read and
+    /// written by rectangle) and encoded before the output is opened, so an error leaves
+    /// nothing behind.
     func processWhole(_ smoother: TiledSmoother?, _ img: SampleImage, format: ImageFormat) throws {
         var result = img
-        let rowLen = img.width * img.channels
+        let layout = try PixelLayout.samples(width: img.width, height: img.height, channels: img.channels, maxval: img.maxval)
         var out = [UInt16](repeating: 0, count: img.samples.count)
         try img.samples.withUnsafeBufferPointer { src in
             try out.withUnsafeMutableBufferPointer { dst in
-                let (s, d) = (src.baseAddress!, dst.baseAddress!)
-                var read = 0, written = 0  // rows, for the pass-through at strength 0
-                try smoothRows(smoother, width: img.width, height: img.height, channels: img.channels, maxval: img.maxval,
-                               memory: (s, d), read: { row in
-                    row.update(from: s + read * rowLen, count: rowLen)
-                    read += 1
-                }, write: { row in
-                    (d + written * rowLen).update(from: row, count: rowLen)
-                    written += 1
-                })
+                try LayoutRows.smooth(smoother, image: RegionImage.memory(input: layout, src: src.baseAddress!, output: layout,
+                                                                          dst: dst.baseAddress!),
+                                      strength: Float(options.strength), progress: progress)
             }
         }
         result.samples = out
