@@ -128,14 +128,15 @@ def tune(name, inputs, gts, quick=False):
     return best[1]
 
 
-def evaluate_set(title, tune_in, tune_gt, val_in, val_gt, runners, engines, quick, known=None):
+def evaluate_set(title, tune_in, tune_gt, val_in, val_gt, runners, engines, quick, known=None, classical=True):
     """Scores identity, the tuned classical filters and the models on one set -> (rows, params).
-    known: classical parameters from an earlier run's OUT.json (skips the tuning)."""
+    known: classical parameters from an earlier run's OUT.json (skips the tuning).
+    classical=False scores only identity and the models (the campaign's quick check)."""
     rows, params = [], {}
     ident = mean_scores(lambda im: im, val_in, val_gt)
     rows.append(("identity (input)", *ident, ""))
     print(f"[{title}] {len(val_in)} pairs; identity: PSNR {ident[0]:.2f} SSIM {ident[1]:.4f}", flush=True)
-    for name in CLASSICAL:
+    for name in (CLASSICAL if classical else []):
         t = time.time()
         params[name] = known[name] if known and name in known else tune(name, tune_in, tune_gt, quick)
         fn = CLASSICAL[name][0]
@@ -171,6 +172,7 @@ def main():
     p.add_argument("--classical-from", help="reuse the classical parameters tuned in this earlier OUT.json")
     p.add_argument("--engine", help="also score each model through this csgis-smooth binary")
     p.add_argument("--engine-precision", default="auto", choices=["auto", "fp32", "bf16"])
+    p.add_argument("--no-classical", action="store_true", help="score only the input and the models (no sheet)")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     n = 8 if a.quick else a.photo_n
@@ -195,8 +197,8 @@ def main():
             what = (f"{len(val_set[0])} 256x256 crops of held-out photos ({kind}); classical parameters tuned on "
                     f"{len(tune_set[0])} crops of the separate tuning photos")
         known = json.loads(Path(a.classical_from).read_text()).get(title, {}).get("params") if a.classical_from else None
-        rows, params = evaluate_set(title, *tune_set, *val_set, runners, engines, a.quick, known)
-        classical = [r for r in rows if r[0] in CLASSICAL]
+        rows, params = evaluate_set(title, *tune_set, *val_set, runners, engines, a.quick, known, not a.no_classical)
+        classical = [r for r in rows if r[0] in CLASSICAL] or rows[:1]
         best = max(classical, key=lambda r: r[1])
         results[title] = {"rows": rows, "params": params, "best_classical": best[0], "what": what}
         md += [f"### {title}", "", what + f". Best classical: {best[0]}.", "",
@@ -212,7 +214,7 @@ def main():
     Path(str(out) + ".md").write_text("\n".join(md) + "\n")
     Path(str(out) + ".json").write_text(json.dumps(results, indent=1))
     print("\n".join(md))
-    if not a.no_sheet and "photo-blended" in results:
+    if not (a.no_sheet or a.no_classical) and "photo-blended" in results:
         from csgis.realphotos import sheet_photos
         bname = results["photo-blended"]["best_classical"]
         bfn, bparams = CLASSICAL[bname][0], results["photo-blended"]["params"][bname]

@@ -20,10 +20,14 @@ run still anneals.
 --export-dir DIR writes lean checkpoints (no optimiser; NAME-trainer.pt and, with --ema,
 NAME-ema.pt) every --export-every seconds: what a time-limited remote run brings back.
 Writes runs/NAME/last.pt, log.txt and metrics.json (validation PSNR/SSIM at the end).
+SIGTERM or SIGINT ends the run after the current step the way --wall-limit does (save,
+export, validation), so a background campaign (campaign.py) can be stopped cleanly.
+--init also takes a campaign state (campaign.py): its EMA weights, where present, seed the EMA.
 """
 import argparse
 import json
 import math
+import signal
 import sys
 import time
 from pathlib import Path
@@ -154,7 +158,7 @@ def main():
         print(f"resumed at step {step}, {elapsed:.0f} s")
     if a.init and not (a.resume and ck_path.exists()):
         ck = torch.load(a.init, map_location=dev, weights_only=False)
-        model.load_state_dict(ck["trainer"])
+        model.load_state_dict(ck["trainer"])  # copies cast a campaign state's fp16 tensors to fp32
         print(f"initialised from {a.init} ({ck.get('step', '?')} steps)")
     g = torch.Generator(device=dev).manual_seed(a.seed * 1000003 + step)
     params = list(model.parameters())
@@ -164,6 +168,9 @@ def main():
         if a.resume and ck_path.exists() and isinstance(ck.get("ema"), list):
             for e, v in zip(ema, ck["ema"]):
                 e.copy_(v)
+        elif a.init and isinstance(ck.get("ema_trainer"), dict):  # a campaign state carries its EMA
+            for e, (n, _) in zip(ema, model.named_parameters()):
+                e.copy_(ck["ema_trainer"][n])
     log = open(out / "log.txt", "a")
     config = {k: (None if v == float("inf") else v) for k, v in vars(a).items()}
 
@@ -197,13 +204,17 @@ def main():
         Path(a.export_dir).mkdir(parents=True, exist_ok=True)
     last_export = time.time()
 
+    stop = []
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda n, f: stop.append(n))
+
     host = np.random.default_rng(a.seed * 1000003 + step)
     elapsed0 = elapsed
     mpix = 0.0
     t0 = time.time() - elapsed
     while step < a.steps:
         elapsed = time.time() - t0
-        if elapsed >= a.wall_limit:
+        if elapsed >= a.wall_limit or stop:
             break
         frac = max(step / a.steps, elapsed / a.wall_limit if math.isfinite(a.wall_limit) else 0)
         if a.schedule == "paper":

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 HERE = Path(__file__).resolve().parents[1]
+TIMEOUT = 900  # seconds for any subprocess: a hung one fails its test instead of CI
 sys.path.insert(0, str(HERE))
 from csgis import losses, weights  # noqa: E402
 from csgis.model import CSGISNet, count_params, randomize_, receptive_radius  # noqa: E402
@@ -54,7 +55,7 @@ def test_official_checkpoint_is_marked_bgr(tmp_path):
     net = randomize_(CSGISNet(4, 2), 6)
     torch.save({"net": net.state_dict(), "epoch": 3}, tmp_path / "official.pth")
     out = tmp_path / "conv.safetensors"
-    subprocess.run([sys.executable, str(HERE / "export.py"), "official", str(tmp_path / "official.pth"), str(out)], check=True)
+    subprocess.run([sys.executable, str(HERE / "export.py"), "official", str(tmp_path / "official.pth"), str(out)], check=True, timeout=TIMEOUT)
     _, meta = weights.load(out)
     assert meta["channel_order"] == "BGR" and meta["dim"] == "4" and meta["num_block"] == "2"
 
@@ -81,8 +82,8 @@ def test_training_step_and_resume(tmp_path):
         np.save(tmp_path / name, rng.integers(0, 256, (4, 144, 144), dtype=np.uint8))
     cmd = [sys.executable, str(HERE / "train.py"), "--data", str(tmp_path), "--dim", "4", "--blocks", "1", "--out", str(tmp_path / "run"),
            "--steps", "2", "--batch", "2", "--crop", "32", "--device", "cpu", "--log-every", "1"]
-    subprocess.run(cmd, check=True, capture_output=True)
-    r = subprocess.run(cmd[:-4] + ["--steps", "3", "--resume", "--device", "cpu", "--log-every", "1"], check=True, capture_output=True, text=True)
+    subprocess.run(cmd, check=True, capture_output=True, timeout=TIMEOUT)
+    r = subprocess.run(cmd[:-4] + ["--steps", "3", "--resume", "--device", "cpu", "--log-every", "1"], check=True, capture_output=True, text=True, timeout=TIMEOUT)
     assert "resumed at step 2" in r.stdout
 
 
@@ -95,7 +96,7 @@ def test_ema_export_and_init(tmp_path):
     base = [sys.executable, str(HERE / "train.py"), "--data", str(tmp_path), "--dim", "4", "--blocks", "1",
             "--batch", "2", "--crop", "32", "--device", "cpu", "--log-every", "1"]
     subprocess.run(base + ["--out", str(tmp_path / "a"), "--steps", "4", "--ema", "0.5", "--schedule", "cosine",
-                           "--warmup", "2", "--freeze-bn", "--export-dir", str(tmp_path / "x")], check=True, capture_output=True)
+                           "--warmup", "2", "--freeze-bn", "--export-dir", str(tmp_path / "x")], check=True, capture_output=True, timeout=TIMEOUT)
     raw = torch.load(tmp_path / "x" / "a-trainer.pt", weights_only=False)
     ema = torch.load(tmp_path / "x" / "a-ema.pt", weights_only=False)
     assert "opt" not in raw and ema["is_ema"] and not raw["is_ema"] and ema["step"] == 4
@@ -103,12 +104,12 @@ def test_ema_export_and_init(tmp_path):
     assert not torch.equal(raw["trainer"][k], ema["trainer"][k])
     assert torch.equal(ema["model"]["descriptor.conv_in.weight"], ema["trainer"][k])
     subprocess.run([sys.executable, str(HERE / "export.py"), "checkpoint", str(tmp_path / "x" / "a-ema.pt"),
-                    str(tmp_path / "a.safetensors")], check=True, capture_output=True)
+                    str(tmp_path / "a.safetensors")], check=True, capture_output=True, timeout=TIMEOUT)
     net, meta = weights.load_model(tmp_path / "a.safetensors")
     assert torch.equal(net.state_dict()["descriptor.conv_in.weight"], ema["model"]["descriptor.conv_in.weight"])
     assert "EMA" in meta["provenance"]
     r = subprocess.run(base + ["--out", str(tmp_path / "b"), "--steps", "1", "--init", str(tmp_path / "x" / "a-ema.pt")],
-                       check=True, capture_output=True, text=True)
+                       check=True, capture_output=True, text=True, timeout=TIMEOUT)
     assert "initialised from" in r.stdout
 
 
@@ -190,7 +191,7 @@ def test_prepare_builds_photo_sets_and_evaluate_reports_them(tmp_path):
     evaluation on a tiny random model: every table and the sheet come out."""
     out = tmp_path / "data"
     r = subprocess.run([sys.executable, str(HERE / "prepare.py"), "--installable", "--no-system-photos", "--out", str(out), "--jobs", "2"],
-                       capture_output=True, text=True)
+                       capture_output=True, text=True, timeout=TIMEOUT)
     assert r.returncode == 0, r.stderr
     z = np.load(out / "photos_train.npz")
     assert z["orig"].shape[1:] == (256, 256, 3) and z["gt"].shape == z["orig"].shape and z["seg"].shape == z["orig"].shape[:3]
@@ -202,7 +203,7 @@ def test_prepare_builds_photo_sets_and_evaluate_reports_them(tmp_path):
     weights.save(tmp_path / "tiny.safetensors", weights.state_for_export(net.state_dict()), 4, 1, "RGB", "test")
     r = subprocess.run([sys.executable, str(HERE / "evaluate.py"), "--quick", "--data", str(out), "--datasets", str(tmp_path / "none"),
                         "--models", f"tiny={tmp_path / 'tiny.safetensors'}", "--out", str(tmp_path / "eval")],
-                       capture_output=True, text=True)
+                       capture_output=True, text=True, timeout=TIMEOUT)
     assert r.returncode == 0, r.stderr[-2000:]
     md = (tmp_path / "eval.md").read_text()
     for title in ("photo-blended", "photo-natural", "synthetic"):
@@ -220,8 +221,48 @@ def test_training_on_photos(tmp_path):
     np.savez(tmp_path / "photos_train.npz", orig=t(3, 256, 256, 3), gt=t(3, 256, 256, 3), seg=t(3, 256, 256))
     r = subprocess.run([sys.executable, str(HERE / "train.py"), "--data", str(tmp_path), "--dim", "4", "--blocks", "1",
                         "--out", str(tmp_path / "run"), "--steps", "2", "--batch", "2", "--crop", "32", "--device", "cpu",
-                        "--log-every", "1", "--amp", "none"], capture_output=True, text=True)
+                        "--log-every", "1", "--amp", "none"], capture_output=True, text=True, timeout=TIMEOUT)
     assert r.returncode == 0, r.stderr[-2000:]
     assert "Mpix/s" in r.stdout
     ck = torch.load(tmp_path / "run" / "last.pt", weights_only=False)
     assert "natural photos" in ck["provenance"]
+
+
+def test_sigterm_ends_a_run_cleanly_and_the_campaign_state_continues_it(tmp_path):
+    """SIGTERM ends train.py like --wall-limit (saved, exported, validated); campaign.py keeps
+    the raw and EMA weights in fp16, counts the run's steps once, and --init continues from
+    that state with its EMA."""
+    import signal
+    import time
+    import campaign
+    rng = np.random.default_rng(3)
+    for name in ("textures_train.npy", "textures_val.npy"):
+        np.save(tmp_path / name, rng.integers(0, 256, (4, 144, 144), dtype=np.uint8))
+    runs, state = tmp_path / "runs", tmp_path / "state"
+    state.mkdir()
+    base = [sys.executable, str(HERE / "train.py"), "--data", str(tmp_path), "--dim", "4", "--blocks", "1", "--batch", "2",
+            "--crop", "32", "--device", "cpu", "--log-every", "1", "--amp", "none", "--ema", "0.9"]
+    p = subprocess.Popen(base + ["--out", str(runs / "lite"), "--export-dir", str(runs / "lite" / "export")],
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    log = runs / "lite" / "log.txt"
+    t = time.time()
+    while not (log.exists() and "step 3 " in log.read_text()):
+        assert time.time() - t < TIMEOUT and p.poll() is None, "the run did not reach step 3"
+        time.sleep(0.2)
+    p.send_signal(signal.SIGTERM)
+    out, _ = p.communicate(timeout=TIMEOUT)
+    assert p.returncode == 0, out[-2000:]
+    assert (runs / "lite" / "metrics.json").exists() and (runs / "lite" / "export" / "lite-ema.pt").exists()
+    steps = torch.load(runs / "lite" / "last.pt", weights_only=False)["step"]
+    assert 3 <= steps < 1000
+    campaign.RUNS, campaign.STATE = runs, state
+    info = campaign.save_state("lite", "fp32")
+    assert info["steps_total"] == steps and info["sessions"] == 1
+    assert campaign.save_state("lite", "fp32")["steps_total"] == steps, "a second stop of one run counts it once"
+    st = torch.load(state / "lite.pt", weights_only=False)
+    k = "net.descriptor.conv_in.weight"
+    assert st["trainer"][k].dtype == torch.float16 and st["ema_trainer"][k].dtype == torch.float16
+    assert not torch.equal(st["trainer"][k], st["ema_trainer"][k])
+    r = subprocess.run(base + ["--out", str(tmp_path / "next"), "--steps", "1", "--init", str(state / "lite.pt")],
+                       capture_output=True, text=True, timeout=TIMEOUT)
+    assert r.returncode == 0 and "initialised from" in r.stdout, r.stderr[-2000:]
