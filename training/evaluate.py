@@ -10,6 +10,8 @@ Three sets, all held out from training, and a sheet:
    flattenings (L0 / RTV, csgis/flatten.py) plus held-out textures (DTD, Brodatz, GIMP and
    procedural), whole-image and per region, amplitude 0.02-0.12 (prepare.py builds it).
 2. "photo-natural": the held-out photos themselves against their flattenings.
+2b. "photo-unlike": built unlike the training pairs (csgis/unlike.py: other smoothers' ground
+   truths, colour textures blended multiplicatively, other crop sizes, JPEG inputs).
 3. "synthetic": the earlier vector-shape held-out set (a no-regression check only: it is
    drawn from the synthetic generator's distribution).
 Classical baselines (OpenCV ximgproc: l0Smooth, rollingGuidanceFilter, bilateralTextureFilter,
@@ -185,7 +187,15 @@ def main():
             engines[label] = engine_fn(a.engine, path, a.engine_precision)
     results, md = {}, []
     for title in a.sets:
-        if title == "synthetic":
+        if title == "photo-unlike":
+            from csgis import unlike
+            if not (Path(a.datasets) / "textures" / "dtd").is_dir():
+                print(f"[{title}] skipped: needs DATASETS/textures/dtd"); continue
+            tune_set = tuple(v[:min(a.tune_n, n or a.tune_n)] for v in unlike.load(a.data, a.datasets, "tune"))
+            val_set = tuple(v[:n] for v in unlike.load(a.data, a.datasets, "val"))
+            what = (f"{len(val_set[0])} 320x224 crops of held-out photos built unlike the training pairs (csgis/unlike.py); "
+                    f"classical parameters tuned on {len(tune_set[0])} crops of the tuning photos built the same way")
+        elif title == "synthetic":
             tune_set, val_set = dataset(777001, 8 if not a.quick else 4, data=a.data), dataset(424242, a.n if not a.quick else 8, data=a.data)
             what = f"{len(val_set[0])} synthetic 256x256 images (seed 424242), validation textures; tuned on 8 others (seed 777001)"
         else:

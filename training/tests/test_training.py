@@ -266,3 +266,28 @@ def test_sigterm_ends_a_run_cleanly_and_the_campaign_state_continues_it(tmp_path
     r = subprocess.run(base + ["--out", str(tmp_path / "next"), "--steps", "1", "--init", str(state / "lite.pt")],
                        capture_output=True, text=True, timeout=TIMEOUT)
     assert r.returncode == 0 and "initialised from" in r.stdout, r.stderr[-2000:]
+
+
+def test_the_unlike_set_is_built_unlike_the_training_pairs_and_reproducibly(tmp_path):
+    """csgis/unlike.py: held-out photos only, 320x224 crops, colour textures, deterministic."""
+    import cv2
+    from csgis import photos, unlike
+    rng = np.random.default_rng(4)
+    (tmp_path / "photos" / "p").mkdir(parents=True)
+    names = [f"photo{i}.png" for i in range(40)]
+    val = [n for n in names if photos.split_of(f"p/{n}") == "val"][:2]
+    train = [n for n in names if photos.split_of(f"p/{n}") == "train"][:1]
+    for n in val + train:
+        cv2.imwrite(str(tmp_path / "photos" / "p" / n), rng.integers(0, 256, (300, 400, 3), dtype=np.uint8))
+    (tmp_path / "textures" / "dtd" / "c").mkdir(parents=True)
+    for i in range(6):
+        cv2.imwrite(str(tmp_path / "textures" / "dtd" / "c" / f"t{i}.png"), rng.integers(0, 256, (200, 200, 3), dtype=np.uint8))
+    photos.SKIMAGE_PHOTOS, keep = [], photos.SKIMAGE_PHOTOS
+    try:
+        a = unlike.build(tmp_path, split="val", crops=2)
+        b = unlike.build(tmp_path, split="val", crops=2)
+    finally:
+        photos.SKIMAGE_PHOTOS = keep
+    assert a["input"].shape == (2 * len(val), 224, 320, 3) and a["gt"].shape == a["input"].shape
+    assert np.array_equal(a["input"], b["input"]) and np.array_equal(a["gt"], b["gt"])
+    assert not np.array_equal(a["input"], a["gt"])
