@@ -82,7 +82,8 @@ static gchar *smooth_drawable(gint32 image, gint32 drawable, const SmoothVals *v
     gint x, y, w, h;
     if (!gimp_drawable_mask_intersect(drawable, &x, &y, &w, &h) || v->strength <= 0) return NULL;
     csgis_model *model = NULL;  /* libcsgis resolves "base", "lite" or a path */
-    if (csgis_model_load(v->model, &model) != CSGIS_OK) return g_strdup(csgis_last_error());
+    /* an empty model argument (a script's "") asks for the default, as NULL does */
+    if (csgis_model_load(v->model[0] ? v->model : NULL, &model) != CSGIS_OK) return g_strdup(csgis_last_error());
     csgis_model_info info;
     csgis_model_get_info(model, &info);
     gint R = info.receptive_radius, W = gimp_drawable_width(drawable), H = gimp_drawable_height(drawable);

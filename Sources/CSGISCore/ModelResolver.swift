@@ -7,8 +7,9 @@ import Foundation
 /// "base" or "lite", meaning `csgis-NAME.safetensors` in the first of these folders that
 /// has it: `$CSGIS_MODEL_DIR`, then the caller's installed folder (PREFIX/share/csgis/models
 /// beside the binary or library), then the source tree's models/ (for a binary under .build).
-/// No specification means `$CSGIS_MODEL`, else "lite" (the model that does best on natural
-/// photos; see models/README.md).
+/// No specification (nil) means `$CSGIS_MODEL`, else "lite" (the model that does best on natural
+/// photos; see models/README.md). An empty specification is refused: it is a caller's mistake,
+/// not a request for the default.
 public enum ModelResolver {
     public static let defaultName = "lite"
 
@@ -26,8 +27,8 @@ public enum ModelResolver {
 
     /// The weights file for `spec` (see the type's description).
     public static func resolve(_ spec: String?, besideExecutableAt binary: URL) throws -> String {
-        let s = spec.flatMap { $0.isEmpty ? nil : $0 } ?? ProcessInfo.processInfo.environment["CSGIS_MODEL"].flatMap { $0.isEmpty ? nil : $0 }
-            ?? defaultName
+        if spec == "" { throw CSGISError.invalidArgument("the model name is empty (pass a name, a path, or none for the default)") }
+        let s = spec ?? ProcessInfo.processInfo.environment["CSGIS_MODEL"].flatMap { $0.isEmpty ? nil : $0 } ?? defaultName
         if s.contains("/") || s.hasSuffix(".safetensors") { return s }
         let searched = folders(besideExecutableAt: binary)
         for d in searched {

@@ -1,8 +1,11 @@
+import Foundation
 import CDNNL
 
 /// Arithmetic precision of the convolutions.
 public enum Precision: String, CaseIterable, Sendable {
-    /// bf16 where the CPU computes it natively (AVX512-BF16/AMX), else fp32.
+    /// bf16 where the CPU computes it natively (AVX512-BF16/AMX), else fp32; the environment
+    /// variable `CSGIS_PRECISION` (fp32 or bf16) overrides that choice (tests run the suite
+    /// both ways on one machine).
     case auto
     /// 32-bit float everywhere: matches the PyTorch reference within 1e-4.
     case fp32
@@ -13,7 +16,13 @@ public enum Precision: String, CaseIterable, Sendable {
     /// (oneDNN's emulation on older CPUs is slower than fp32).
     public func resolved() throws -> Precision {
         switch self {
-        case .auto: return CPUInfo.hasNativeBF16 ? .bf16 : .fp32
+        case .auto:
+            switch ProcessInfo.processInfo.environment["CSGIS_PRECISION"] ?? "" {
+            case "", "auto": return CPUInfo.hasNativeBF16 ? .bf16 : .fp32
+            case "fp32": return .fp32
+            case "bf16": return try Precision.bf16.resolved()
+            case let v: throw CSGISError.invalidArgument("CSGIS_PRECISION is '\(v)'; use auto, fp32 or bf16")
+            }
         case .fp32: return .fp32
         case .bf16:
             guard CPUInfo.hasNativeBF16 else {

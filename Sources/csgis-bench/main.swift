@@ -15,9 +15,18 @@ func option(_ name: String) -> String? {
     defer { args.removeSubrange(i...(i + 1)) }
     return args[i + 1]
 }
-let precision = Precision(rawValue: option("--precision") ?? "auto") ?? .auto
-let threads = Int(option("--threads") ?? "0") ?? 0
-let runs = Int(option("--runs") ?? "3") ?? 3
+/// A numeric option, refused (not defaulted) when it is not a number.
+func number(_ name: String, _ fallback: Int) -> Int {
+    guard let v = option(name) else { return fallback }
+    guard let n = Int(v) else { fail("\(name) must be a whole number, not '\(v)'") }
+    return n
+}
+let precisionName = option("--precision") ?? "auto"
+guard let precision = Precision(rawValue: precisionName) else {
+    fail("unknown precision '\(precisionName)' (\(Precision.allCases.map(\.rawValue).joined(separator: ", ")))")
+}
+let threads = number("--threads", 0)
+let runs = number("--runs", 3)
 // --tiled BYTES: stream a procedural image through TiledSmoother under that budget instead.
 let tiledBudget = option("--tiled").flatMap { Int($0) }
 let forcedTile = option("--tile").flatMap { Int($0) }

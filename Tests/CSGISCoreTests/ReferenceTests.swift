@@ -71,11 +71,6 @@ final class ReferenceTests: XCTestCase {
         }
     }
 
-    func testAutoPrecisionFollowsTheCPU() throws {
-        XCTAssertEqual(try Precision.auto.resolved(), CPUInfo.hasNativeBF16 ? .bf16 : .fp32)
-        XCTAssertEqual(try Precision.fp32.resolved(), .fp32)
-    }
-
     func testCancellationStopsTheRun() throws {
         let model = try CSGISModel(contentsOf: Fixtures.path("tiny-4x1.safetensors"))
         let ref = try Fixtures.reference("tiny-4x1")

@@ -121,6 +121,7 @@ final class CLibraryTests: XCTestCase {
             if (csgis_model_load("lite", &lite) != CSGIS_OK || csgis_model_get_info(lite, &info) || info.dim != 32) return 19;
             csgis_model_free(lite);
             if (csgis_model_load("nosuchmodel", &lite) != CSGIS_ERR_IO || lite || !strstr(csgis_last_error(), "no model named")) return 20;
+            if (csgis_model_load("", &lite) != CSGIS_ERR_INVALID_ARGUMENT || lite || !strstr(csgis_last_error(), "empty")) return 27;
             unsigned char px[4 * 3 * 3] = {0};
             csgis_image bad = {4, 3, 5, CSGIS_U8, 0, -1};
             if (csgis_smooth(m, NULL, &bad, px, &bad, px) != CSGIS_ERR_INVALID_ARGUMENT) return 14;
@@ -193,6 +194,7 @@ final class CLibraryTests: XCTestCase {
             csgis_image d = {W, H, 4, CSGIS_U8, 0, 3}, d16 = {W, H, 4, CSGIS_U16, 0, 3};
             csgis_options o = csgis_default_options();
             o.strength = 0.9f;
+            o.precision = CSGIS_PRECISION_FP32;  /* the budgets below are fp32's on every CPU */
             if (csgis_smooth(m, &o, &d, in, &d, ref) != CSGIS_OK) return 11;
             unsigned short ref16[W * H * 4];
             if (csgis_smooth(m, &o, &d, in, &d16, ref16) != CSGIS_OK) return 12;
@@ -224,14 +226,14 @@ final class CLibraryTests: XCTestCase {
         // the budgets above include strips: the scheduler's own choice says so
         let model = try CSGISModel(contentsOf: Harness.tinyModel)
         let kinds = (1...12).compactMap { mb -> String? in
-            guard let g = try? TileGeometry.choose(width: 700, height: 40, model: model.config, precision: try Precision.auto.resolved(),
+            guard let g = try? TileGeometry.choose(width: 700, height: 40, model: model.config, precision: .fp32,
                                                    budget: mb << 20, randomAccess: true) else { return nil }
             return g.isDense ? "dense" : g.isStrips ? "strips" : g.isWholeImage ? "one tile" : "bands"
         }
         XCTAssertTrue(kinds.contains("strips") && kinds.contains("dense"), "\(kinds)")
         let layout = try PixelLayout(width: 700, height: 40, channels: 4, alpha: 3, sample: .u8)
         let streamKinds = try (1...12).compactMap { mb -> String? in
-            let t = try TiledSmoother(model: model, memoryBudget: mb << 20, rowOverhead: LayoutRows.rowOverhead(input: layout, output: layout))
+            let t = try TiledSmoother(model: model, precision: .fp32, memoryBudget: mb << 20, rowOverhead: LayoutRows.rowOverhead(input: layout, output: layout))
             guard let g = try? t.streamGeometry(width: 700, height: 40) else { return nil }
             return g.isDense ? "dense" : g.isStrips ? "strips" : g.isWholeImage ? "one tile" : "bands"
         }
@@ -280,6 +282,7 @@ final class CLibraryTests: XCTestCase {
             csgis_image d = {W, H, 4, CSGIS_U8, 0, 3};
             csgis_options o = csgis_default_options();
             o.strength = 0.9f;
+            o.precision = CSGIS_PRECISION_FP32;  /* the budgets below are fp32's on every CPU */
             if (csgis_smooth(m, &o, &d, in, &d, ref) != CSGIS_OK) return 11;
             int ran = 0, strips = 0;
             for (size_t mb = 1; mb <= 12; mb++) {
@@ -294,7 +297,7 @@ final class CLibraryTests: XCTestCase {
             }
             if (bad) return 15;
             if (!ran || !strips) { fprintf(stderr, "ran %d, strips %d\\n", ran, strips); return 16; }
-            o = csgis_default_options(); o.strength = 0.9f; o.memory_budget = 3u << 20;
+            o = csgis_default_options(); o.strength = 0.9f; o.memory_budget = 3u << 20; o.precision = CSGIS_PRECISION_FP32;
             csgis_context *ctx = NULL;
             if (csgis_context_new(m, &o, &ctx) != CSGIS_OK) return 17;
             memset(out, 0, sizeof out); memset(times, 0, sizeof times);

@@ -24,11 +24,20 @@ enum Harness {
 
     struct Result { var status: Int32; var stdout: Data; var stderr: String }
 
+    /// A command that ran past its time limit: it and everything it started were killed.
+    struct TimedOut: Error, CustomStringConvertible {
+        var command: String, seconds: Int
+        var description: String { "timed out after \(seconds) s and was killed: \(command)" }
+    }
+
+    /// Every command runs under coreutils' timeout, which kills its whole process group at
+    /// `timeout` seconds (SIGKILL 10 s later if it lingers), so no test can hang CI.
     @discardableResult
-    static func sh(_ command: String, stdin: Data? = nil, env: [String: String] = [:], in dir: URL? = nil) throws -> Result {
+    static func sh(_ command: String, stdin: Data? = nil, env: [String: String] = [:], in dir: URL? = nil,
+                   timeout: Int = 300) throws -> Result {
         let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/bash")
-        p.arguments = ["-o", "pipefail", "-c", command]
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/timeout")
+        p.arguments = ["-k", "10", "\(timeout)", "/bin/bash", "-o", "pipefail", "-c", command]
         var e = ProcessInfo.processInfo.environment
         e["CSGIS"] = binary
         for (k, v) in env { e[k] = v }
@@ -36,6 +45,7 @@ enum Harness {
         if let dir { p.currentDirectoryURL = dir }
         let out = Pipe(), err = Pipe(), inp = Pipe()
         p.standardOutput = out; p.standardError = err; p.standardInput = inp
+        let started = Date()
         try p.run()
         // The command may stop reading early (a refusal before the pixel data): its closed pipe
         // must be an error for the writer, not a SIGPIPE that ends the test process.
@@ -53,6 +63,11 @@ enum Harness {
         let o = out.fileHandleForReading.readDataToEndOfFile()
         p.waitUntilExit()
         done.wait()
+        // 124: timeout's status when the limit struck, 137: SIGKILLed after it (a command may
+        // return those itself, so the time decides)
+        if [124, 137].contains(p.terminationStatus), Date().timeIntervalSince(started) >= Double(timeout) {
+            throw TimedOut(command: command, seconds: timeout)
+        }
         return Result(status: p.terminationStatus, stdout: o, stderr: String(decoding: errData.data, as: UTF8.self))
     }
 

@@ -12,7 +12,7 @@ final class LargeImageTests: XCTestCase {
         // Pixels from /dev/urandom (never held whole anywhere); count the output bytes.
         let cmd = "(printf '\(header)'; head -c \(side * side * 3) /dev/urandom) | /usr/bin/time -f 'maxrss_kb %M' \"$CSGIS\" --quiet "
             + "--model '\(Harness.tinyModel)' --memory 256M | wc -c"
-        let r = try Harness.sh(cmd)
+        let r = try Harness.sh(cmd, timeout: 7200)  // opt-in: hours in a debug build
         XCTAssertEqual(r.status, 0, r.stderr)
         let headerBytes = "P7\nWIDTH \(side)\nHEIGHT \(side)\nDEPTH 3\nMAXVAL 255\nTUPLTYPE RGB\nENDHDR\n".utf8.count
         XCTAssertEqual(Int(String(decoding: r.stdout, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)), side * side * 3 + headerBytes)
@@ -31,9 +31,9 @@ final class LargeImageTests: XCTestCase {
         // filter at strength 0; then smoothed PNG to PNG and the result's IHDR checked.
         let make = "(printf 'P6\\n\(side) \(side)\\n255\\n'; head -c \(side * side * 3) /dev/zero | tr '\\0' '\\200') "
             + "| \"$CSGIS\" --quiet --model '\(Harness.tinyModel)' --strength 0 --format png > '\(png)'"
-        XCTAssertEqual(try Harness.sh(make).status, 0)
+        XCTAssertEqual(try Harness.sh(make, timeout: 7200).status, 0)
         let out = dir.appendingPathComponent("out.png")
-        let r = try Harness.sh("/usr/bin/time -f 'maxrss_kb %M' \"$CSGIS\" --quiet --model '\(Harness.tinyModel)' --memory 256M '\(png)' '\(out.path)'")
+        let r = try Harness.sh("/usr/bin/time -f 'maxrss_kb %M' \"$CSGIS\" --quiet --model '\(Harness.tinyModel)' --memory 256M '\(png)' '\(out.path)'", timeout: 7200)
         XCTAssertEqual(r.status, 0, r.stderr)
         let head = try FileHandle(forReadingFrom: out).readData(ofLength: 24)
         let be32 = { (i: Int) in head[i..<i + 4].reduce(0) { $0 << 8 | Int($1) } }
