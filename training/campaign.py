@@ -6,6 +6,8 @@ nice 19 and commits a small state at the end.
   campaign.py status
   campaign.py pause | resume      SIGSTOP / SIGCONT (pause it while timing anything)
   campaign.py stop [--no-eval]    ends the runs cleanly, saves the state, evaluates, logs
+  campaign.py adopt MODEL --trainer RAW.pt --ema EMA.pt --steps N --hours H --note TEXT
+                                  a run done elsewhere becomes MODEL's state
 
 start: one detached driver (nice 19) builds the data first if training/data lacks it
 (prepare.py --fetch-debs), then runs train.py for each model at once (the threads split
@@ -234,8 +236,7 @@ def save_state(model, amp_used):
                 last={"date": datetime.date.today().isoformat(), "cpu": cpu_name(), "kind": cpu_kind(), "amp": amp_used,
                       "steps": d_steps, "hours": round(d_secs / 3600, 3), "mpix_s": mpix[-1] if mpix else None,
                       "dim_blocks": list(MODELS[model])})
-    state = {"trainer": half(r["trainer"]), "ema_trainer": half(e["trainer"]), "model": half(e["model"]),
-             "step": info["steps_total"], "provenance": e.get("provenance", ""), "metadata": e.get("metadata", {}),
+    state = {"trainer": half(r["trainer"]), "ema_trainer": half(e["trainer"]), "step": info["steps_total"], "provenance": e.get("provenance", ""), "metadata": e.get("metadata", {}),
              "campaign": info}
     tmp = STATE / f"{model}.pt.tmp"
     torch.save(state, tmp)
@@ -250,7 +251,8 @@ def evaluate(model):
     st = torch.load(STATE / f"{model}.pt", map_location="cpu", weights_only=False)
     lean = RUNS / f"{model}-ema-lean.pt"
     info = st["campaign"]
-    torch.save({"model": {k: v.float() for k, v in st["model"].items()}, "metadata": dict(st["metadata"], training_steps=info["steps_total"]),
+    net = {k.removeprefix("net."): v.float() for k, v in st["ema_trainer"].items() if k.startswith("net.")}
+    torch.save({"model": net, "metadata": dict(st["metadata"], training_steps=info["steps_total"]),
                 "provenance": f"csgis training/campaign.py: {model}, {info['steps_total']} campaign steps on natural photos "
                               f"({info['hours_total']} CPU hours), weight EMA"}, lean)
     sf = RUNS / f"csgis-{model}.safetensors"
@@ -261,6 +263,25 @@ def evaluate(model):
                     "--out", str(out)], check=True, stdout=subprocess.DEVNULL)
     res = json.loads(Path(str(out) + ".json").read_text())
     return {k: next(r for r in v["rows"] if r[0] == model)[1:3] for k, v in res.items()}
+
+
+def adopt(a):
+    """Makes a run done elsewhere (lean checkpoints: raw and EMA) the campaign state of a model."""
+    import torch
+    if (STATE / f"{a.model}.pt").exists() and not a.force:
+        print(f"campaign/{a.model}.pt exists (--force replaces it)", file=sys.stderr)
+        return 1
+    r = torch.load(a.trainer, map_location="cpu", weights_only=False)
+    e = torch.load(a.ema, map_location="cpu", weights_only=False)
+    half = lambda sd: {k: (v.half() if v.is_floating_point() else v) for k, v in sd.items()}
+    info = {"steps_total": a.steps, "hours_total": a.hours, "sessions": 1, "adopted": a.note,
+            "last": {"date": datetime.date.today().isoformat(), "note": a.note}}
+    STATE.mkdir(exist_ok=True)
+    torch.save({"trainer": half(r["trainer"]), "ema_trainer": half(e["trainer"]), "step": a.steps, "provenance": a.note, "metadata": e.get("metadata", {}), "campaign": info},
+               STATE / f"{a.model}.pt")
+    (STATE / f"{a.model}.json").write_text(json.dumps(info, indent=1) + "\n")
+    print(f"campaign/{a.model}.pt from {a.trainer} and {a.ema}")
+    return 0
 
 
 def stop(a):
@@ -319,6 +340,11 @@ def main():
     sub.add_parser("resume")
     t = sub.add_parser("stop")
     t.add_argument("--no-eval", action="store_true")
+    ad = sub.add_parser("adopt", help="make lean checkpoints from elsewhere a model's campaign state")
+    ad.add_argument("model", choices=list(MODELS)); ad.add_argument("--trainer", required=True)
+    ad.add_argument("--ema", required=True); ad.add_argument("--steps", type=int, required=True)
+    ad.add_argument("--hours", type=float, required=True); ad.add_argument("--note", required=True)
+    ad.add_argument("--force", action="store_true")
     d = sub.add_parser("_drive")
     d.add_argument("models"); d.add_argument("minutes", type=float); d.add_argument("threads", type=int)
     a = p.parse_args()
@@ -335,7 +361,7 @@ def main():
         os.killpg(d, signal.SIGSTOP if a.cmd == "pause" else signal.SIGCONT)  # driver, data builder, trainers
         print(f"campaign {a.cmd}d")
         return 0
-    return {"start": start, "status": status, "stop": stop}[a.cmd](a)
+    return {"start": start, "status": status, "stop": stop, "adopt": adopt}[a.cmd](a)
 
 
 if __name__ == "__main__":
