@@ -342,7 +342,7 @@ def main():
     t.add_argument("--no-eval", action="store_true")
     ad = sub.add_parser("adopt", help="make lean checkpoints from elsewhere a model's campaign state")
     ad.add_argument("model", choices=list(MODELS)); ad.add_argument("--trainer", required=True)
-    ad.add_argument("--ema", required=True); ad.add_argument("--steps", type=int, required=True)
+    ad.add_argument("--ema", required=True); ad.add_argument("--steps", type=int, required=True, help="the state's total steps")
     ad.add_argument("--hours", type=float, required=True); ad.add_argument("--note", required=True)
     ad.add_argument("--force", action="store_true")
     d = sub.add_parser("_drive")

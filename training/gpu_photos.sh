@@ -11,6 +11,9 @@
 #   run:   carry [".devcarry"], command:
 #          python3 training/carry_data.py unpack .devcarry && WALL=420 bash training/gpu_photos.sh
 # Then here: python3 training/evaluate.py --models csgis-base=OUT/csgis-base.safetensors ...
+# and make the run the campaign's state (training/campaign.sh continues from it on the CPUs):
+#   python3 training/campaign.py adopt base --trainer OUT/base-photo-trainer.pt --ema OUT/base-photo-ema.pt \
+#     --steps N --hours H --note '...'   (--force replaces an existing state)
 set -u
 WALL=${WALL:-420}
 BATCH=${BATCH:-32}
