@@ -245,8 +245,9 @@ def save_state(model, amp_used):
     return info
 
 
-def evaluate(model):
-    """Exports the state's EMA for the engine and scores it on the photo sets."""
+def evaluate(model, n=None, out_dir=None):
+    """Exports the state's EMA for the engine and scores it on the photo sets (n: only the
+    first n pairs of each)."""
     import torch
     st = torch.load(STATE / f"{model}.pt", map_location="cpu", weights_only=False)
     lean = RUNS / f"{model}-ema-lean.pt"
@@ -257,9 +258,9 @@ def evaluate(model):
                               f"({info['hours_total']} CPU hours), weight EMA"}, lean)
     sf = RUNS / f"csgis-{model}.safetensors"
     subprocess.run([sys.executable, str(HERE / "export.py"), "checkpoint", str(lean), str(sf)], check=True)
-    out = STATE / "eval" / f"{datetime.date.today().isoformat()}-{model}"
+    out = Path(out_dir or STATE / "eval") / f"{datetime.date.today().isoformat()}-{model}"
     subprocess.run([sys.executable, str(HERE / "evaluate.py"), "--models", f"{model}={sf}", "--sets", "photo-blended",
-                    "photo-natural", "photo-unlike", "--no-classical",
+                    "photo-natural", "photo-unlike", "--no-classical", *(["--photo-n", str(n)] if n else []),
                     "--out", str(out)], check=True, stdout=subprocess.DEVNULL)
     res = json.loads(Path(str(out) + ".json").read_text())
     return {k: next(r for r in v["rows"] if r[0] == model)[1:3] for k, v in res.items()}
