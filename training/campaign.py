@@ -24,7 +24,8 @@ campaign/MODEL.pt (raw and EMA weights in fp16, no optimiser state: about 2 MB f
 10 MB for base), scores the EMA on the photo-blended, photo-natural and photo-unlike validation sets
 (evaluate.py --no-classical: the models only; the classical filters' figures are evaluate.py's full
 runs) and
-appends a line to campaign/log.md: date, CPU, precision, steps, hours, Mpix/s, PSNR/SSIM.
+appends a line to campaign/log.md: date, CPU, precision, steps, hours, Mpix/s, PSNR/SSIM;
+the run's log goes to campaign/logs/DATE-MODEL.log.
 The engine file of each EMA goes to runs/campaign/csgis-MODEL.safetensors (not committed:
 models/ gets a model only when it wins).
 """
@@ -324,6 +325,11 @@ def stop(a):
         with open(log, "a") as f:
             f.write(line + "\n")
         print(line)
+        # the run's log is kept with the state (a few kB)
+        (STATE / "logs").mkdir(exist_ok=True)
+        with open(STATE / "logs" / f"{L['date']}-{m}.log", "a") as f:
+            f.write((RUNS / f"{m}.log").read_text())
+        (RUNS / f"{m}.log").rename(RUNS / f"{m}.log.done")
         # the next start begins a new run (a fresh schedule) from the state just saved
         (RUNS / m).rename(RUNS / f"{m}-{datetime.datetime.now().strftime('%Y%m%d-%H%M%S')}")
     return 0
