@@ -66,18 +66,17 @@ def cpu_name():
     return "unknown CPU"
 
 
-def native_bf16():
-    flags = next((l for l in Path("/proc/cpuinfo").read_text().splitlines() if l.startswith("flags")), "")
-    return bool(re.search(r"\b(avx512_bf16|amx_bf16)\b", flags))
-
-
 def cpu_kind():
-    flags = next((l for l in Path("/proc/cpuinfo").read_text().splitlines() if l.startswith("flags")), "")
+    flags = set(next((l for l in Path("/proc/cpuinfo").read_text().splitlines() if l.startswith("flags")), "").split())
     if "amx_bf16" in flags:
         return "AMX"
     if "avx512_bf16" in flags:
         return "AVX512-BF16"
     return "AVX-512" if "avx512f" in flags else "AVX2"
+
+
+def native_bf16():
+    return cpu_kind() in ("AMX", "AVX512-BF16")
 
 
 def amp():
@@ -210,6 +209,20 @@ def status(_a=None):
     return 0
 
 
+def write_state(model, raw, ema, info, provenance=None):
+    """campaign/MODEL.pt (raw and EMA weights in fp16, no optimiser; written whole or not at
+    all) and MODEL.json, from lean checkpoints `raw` and `ema`."""
+    import torch
+    half = lambda sd: {k: (v.half() if v.is_floating_point() else v) for k, v in sd.items()}
+    STATE.mkdir(exist_ok=True)
+    state = {"trainer": half(raw["trainer"]), "ema_trainer": half(ema["trainer"]), "step": info["steps_total"],
+             "provenance": provenance or ema.get("provenance", ""), "metadata": ema.get("metadata", {}), "campaign": info}
+    tmp = STATE / f"{model}.pt.tmp"
+    torch.save(state, tmp)
+    tmp.replace(STATE / f"{model}.pt")
+    (STATE / f"{model}.json").write_text(json.dumps(info, indent=1) + "\n")
+
+
 def save_state(model, amp_used):
     """runs/campaign/MODEL/export -> campaign/MODEL.pt (fp16, no optimiser) and MODEL.json."""
     import torch
@@ -219,30 +232,22 @@ def save_state(model, amp_used):
         return None
     r = torch.load(raw, map_location="cpu", weights_only=False)
     e = torch.load(ema, map_location="cpu", weights_only=False) if ema.exists() else r
-    half = lambda sd: {k: (v.half() if v.is_floating_point() else v) for k, v in sd.items()}
     info_path = STATE / f"{model}.json"
     info = json.loads(info_path.read_text()) if info_path.exists() else {"steps_total": 0, "hours_total": 0.0, "sessions": 0}
     # steps and seconds of this session's run (train.py counts from its --init)
     log = (run / "log.txt").read_text().splitlines() if (run / "log.txt").exists() else []
     mpix = [float(re.search(r"([\d.]+) Mpix/s", l).group(1)) for l in log if " Mpix/s" in l]
     steps, secs = r["step"], r["elapsed"]
-    prev = info.get("run_counted", {})
-    if prev.get("run_id") == str(run.stat().st_ctime):  # a second stop of the same run counts only the new part
-        d_steps, d_secs = steps - prev["steps"], secs - prev["seconds"]
-    else:
-        d_steps, d_secs = steps, secs
+    prev, run_id = info.get("run_counted", {}), str(run.stat().st_ctime)
+    again = prev.get("run_id") == run_id  # a second stop of the same run counts only the new part
+    d_steps, d_secs = (steps - prev["steps"], secs - prev["seconds"]) if again else (steps, secs)
     info.update(steps_total=info["steps_total"] + d_steps, hours_total=round(info["hours_total"] + d_secs / 3600, 3),
-                sessions=info.get("sessions", 0) + (0 if prev.get("run_id") == str(run.stat().st_ctime) else 1),
-                run_counted={"run_id": str(run.stat().st_ctime), "steps": steps, "seconds": secs},
+                sessions=info.get("sessions", 0) + (0 if again else 1),
+                run_counted={"run_id": run_id, "steps": steps, "seconds": secs},
                 last={"date": datetime.date.today().isoformat(), "cpu": cpu_name(), "kind": cpu_kind(), "amp": amp_used,
                       "steps": d_steps, "hours": round(d_secs / 3600, 3), "mpix_s": mpix[-1] if mpix else None,
                       "dim_blocks": list(MODELS[model])})
-    state = {"trainer": half(r["trainer"]), "ema_trainer": half(e["trainer"]), "step": info["steps_total"], "provenance": e.get("provenance", ""), "metadata": e.get("metadata", {}),
-             "campaign": info}
-    tmp = STATE / f"{model}.pt.tmp"
-    torch.save(state, tmp)
-    tmp.replace(STATE / f"{model}.pt")
-    info_path.write_text(json.dumps(info, indent=1) + "\n")
+    write_state(model, r, e, info)
     return info
 
 
@@ -275,13 +280,9 @@ def adopt(a):
         return 1
     r = torch.load(a.trainer, map_location="cpu", weights_only=False)
     e = torch.load(a.ema, map_location="cpu", weights_only=False)
-    half = lambda sd: {k: (v.half() if v.is_floating_point() else v) for k, v in sd.items()}
     info = {"steps_total": a.steps, "hours_total": a.hours, "sessions": 1, "adopted": a.note,
             "last": {"date": datetime.date.today().isoformat(), "note": a.note}}
-    STATE.mkdir(exist_ok=True)
-    torch.save({"trainer": half(r["trainer"]), "ema_trainer": half(e["trainer"]), "step": a.steps, "provenance": a.note, "metadata": e.get("metadata", {}), "campaign": info},
-               STATE / f"{a.model}.pt")
-    (STATE / f"{a.model}.json").write_text(json.dumps(info, indent=1) + "\n")
+    write_state(a.model, r, e, info, provenance=a.note)
     print(f"campaign/{a.model}.pt from {a.trainer} and {a.ema}")
     return 0
 
