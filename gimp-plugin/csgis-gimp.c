@@ -80,7 +80,8 @@ static csgis_options options_from(const SmoothVals *v) {
 /* Smooths the selected part of the drawable; returns NULL or an error message to free. */
 static gchar *smooth_drawable(gint32 image, gint32 drawable, const SmoothVals *v, gboolean show_progress) {
     gint x, y, w, h;
-    if (!gimp_drawable_mask_intersect(drawable, &x, &y, &w, &h) || v->strength <= 0) return NULL;
+    /* strength 0 too goes to the library, whose planner copies the pixels through */
+    if (!gimp_drawable_mask_intersect(drawable, &x, &y, &w, &h)) return NULL;
     csgis_model *model = NULL;  /* libcsgis resolves "base", "lite" or a path */
     /* an empty model argument (a script's "") asks for the default, as NULL does */
     if (csgis_model_load(v->model[0] ? v->model : NULL, &model) != CSGIS_OK) return g_strdup(csgis_last_error());
@@ -143,7 +144,7 @@ static void render_preview(GimpPreview *preview) {
     gegl_buffer_get(src, GEGL_RECTANGLE(ix, iy, iw, ih), 1.0, f, in, GEGL_AUTO_ROWSTRIDE, GEGL_ABYSS_NONE);
     g_object_unref(src);
     if (g_getenv("CSGIS_DEBUG")) g_printerr("csgis preview: %dx%d at %d,%d, model %p\n", pw, ph, px, py, (void *)preview_model);
-    if (preview_context && vals.strength > 0) {
+    if (preview_context) {
         csgis_options o = options_from(&vals);
         o.precision = CSGIS_PRECISION_AUTO; /* the context's: the preview always runs at auto precision */
         csgis_image d = {(uint32_t)iw, (uint32_t)ih, 4, CSGIS_F32, 0, 3};

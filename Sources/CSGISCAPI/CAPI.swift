@@ -121,14 +121,12 @@ private func layout(_ d: csgis_image, _ what: String) throws -> PixelLayout {
                            sample: sample, stride: Int(exactly: d.stride) ?? Int.max, what: what)
 }
 
-/// Checks every option before anything is allocated -> the smoother for them, on the
-/// context's engine when there is one.
-private func smoother(_ model: CSGISModel, _ o: csgis_options, rowOverhead: Int = 0, context: Context? = nil) throws -> TiledSmoother {
+/// Checks the engine options before anything is allocated -> the scheduler for them, on the
+/// context's engine when there is one (strength and budget are checked by the planner).
+private func smoother(_ model: CSGISModel, _ o: csgis_options, context: Context? = nil) throws -> TiledSmoother {
     guard let p = Precision.allCases.first(where: { [.auto: CSGIS_PRECISION_AUTO, .fp32: CSGIS_PRECISION_FP32, .bf16: CSGIS_PRECISION_BF16][$0] == o.precision }) else {
         throw CSGISError.invalidArgument("options: unknown precision \(o.precision.rawValue)")
     }
-    // written so that NaN fails too
-    guard o.strength >= 0 && o.strength <= 1 else { throw CSGISError.invalidArgument("options: strength \(o.strength) is outside 0..1") }
     guard o.threads >= 0 else { throw CSGISError.invalidArgument("options: threads \(o.threads) is negative") }
     guard o.tile_size >= 0 else { throw CSGISError.invalidArgument("options: tile_size \(o.tile_size) is negative") }
     // size_t arrives as Int: a budget above INT64_MAX reads as negative
@@ -144,8 +142,8 @@ private func smoother(_ model: CSGISModel, _ o: csgis_options, rowOverhead: Int 
     } else {
         engine = try Smoother(model: model, precision: p, threads: Int(o.threads))
     }
-    return try TiledSmoother(smoother: engine, memoryBudget: o.memory_budget == 0 ? nil : Int(o.memory_budget),
-                             tileSize: o.tile_size == 0 ? nil : Int(o.tile_size), rowOverhead: rowOverhead)
+    return TiledSmoother(smoother: engine, memoryBudget: o.memory_budget == 0 ? nil : Int(o.memory_budget),
+                         tileSize: o.tile_size == 0 ? nil : Int(o.tile_size))
 }
 
 // MARK: contexts
@@ -200,9 +198,11 @@ private func callbacks(_ o: csgis_options) -> (((SmoothingProgress) -> Bool)?, (
 private func smoothRows(_ m: CSGISModel, _ context: Context?, _ o: csgis_options, input: PixelLayout, output: PixelLayout,
                         read: @escaping (Int, Int, UnsafeMutableRawPointer) -> Int32,
                         write: @escaping (Int, Int, UnsafeMutableRawPointer) -> Int32) throws {
-    let t = try smoother(m, o, rowOverhead: LayoutRows.rowOverhead(input: input, output: output), context: context)
+    let t = try smoother(m, o, context: context)
+    let plan = try t.plan(width: input.width, height: input.height, access: LayoutRows.access(input: input, output: output),
+                          strength: o.strength)
     let (progress, stop) = callbacks(o)
-    try LayoutRows.smooth(t, input: input, output: output, strength: o.strength, read: { first, count, rows in
+    try LayoutRows.smooth(plan, t, input: input, output: output, read: { first, count, rows in
         let rc = read(first, count, rows)
         guard rc == 0 else { throw CallbackFailure(description: "read_rows returned \(rc) for rows \(first)..<\(first + count)") }
     }, write: { first, count, rows in
@@ -213,10 +213,15 @@ private func smoothRows(_ m: CSGISModel, _ context: Context?, _ o: csgis_options
 
 /// One run of an entry point over an image read and written by rectangle (the caller's
 /// buffers or region callbacks): nothing is held per row, rows are read where they lie.
-private func smoothRegions(_ m: CSGISModel, _ context: Context?, _ o: csgis_options, _ image: RegionImage) throws {
-    let t = try smoother(m, o, rowOverhead: 0, context: context)
+/// `image` is made once the plan has accepted the budget (an in-place copy is allocated
+/// there); `reserved`: bytes it holds beside the run.
+private func smoothRegions(_ m: CSGISModel, _ context: Context?, _ o: csgis_options, _ layout: PixelLayout,
+                           reserved: Plan.Reservation? = nil, image: () throws -> RegionImage) throws {
+    let t = try smoother(m, o, context: context)
+    let plan = try t.plan(width: layout.width, height: layout.height, access: .regions, strength: o.strength, reserved: reserved)
+    let region = try image()
     let (progress, stop) = callbacks(o)
-    try LayoutRows.smooth(t, image: image, strength: o.strength, progress: progress, shouldStop: stop)
+    try LayoutRows.smooth(plan, t, image: region, progress: progress, shouldStop: stop)
 }
 
 @_cdecl("csgis_smooth")
@@ -249,23 +254,22 @@ private func smoothImage(_ name: String, _ model: CSGISModel?, _ context: Contex
         let sRow = s.rowBytes, dRow = d.rowBytes
         let sSpan = s.stride * (s.height - 1) + sRow, dSpan = d.stride * (d.height - 1) + dRow
         let overlap = UnsafeRawPointer(dst) < src + sSpan && src < UnsafeRawPointer(dst) + dSpan
+        let o = options?.pointee ?? cDefaultOptions()
+        // the copy counts against the budget: the rest is the run's
+        let reserved = overlap ? Plan.Reservation(bytes: dSpan, refusal: "in-place csgis_smooth holds a \(dSpan)-byte copy of the result, "
+                                                  + "over the memory budget; use separate buffers or csgis_smooth_stream") : nil
         var scratch: UnsafeMutableRawPointer?
-        var o = options?.pointee ?? cDefaultOptions()
-        if overlap {
-            // the copy counts against the budget: the rest is the smoother's
-            let budget = o.memory_budget <= 0 ? TileGeometry.defaultBudget : Int(o.memory_budget)
-            guard o.memory_budget < 0 || dSpan < budget, let p = malloc(dSpan) else {
-                throw CSGISError.outOfMemory("in-place csgis_smooth holds a \(dSpan)-byte copy of the result, over the memory budget; "
-                                             + "use separate buffers or csgis_smooth_stream")
-            }
-            scratch = p
-            if o.memory_budget >= 0 { o.memory_budget = budget - dSpan }  // a negative one is refused below
-        }
         defer { free(scratch) }
-        let target = scratch ?? dst
         // at strength 0 the rows are copied through bit for bit (the row path's pass-through)
-        try smoothRegions(m, context, o, RegionImage.memory(input: s, src: src, output: d, dst: target))
-        if let scratch { dst.copyMemory(from: scratch, byteCount: dSpan) }
+        try smoothRegions(m, context, o, s, reserved: reserved) {
+            if overlap {
+                guard let p = malloc(dSpan) else { throw CSGISError.outOfMemory("cannot allocate the \(dSpan)-byte in-place copy") }
+                scratch = p
+            }
+            return RegionImage.memory(input: s, src: src, output: d, dst: scratch ?? dst)
+        }
+        // rows only: the bytes between them (stride padding) are the caller's and stay as they were
+        if let scratch { for y in 0..<d.height { (dst + y * d.stride).copyMemory(from: scratch + y * d.stride, byteCount: dRow) } }
         return CSGIS_OK
     } catch { return status(for: error) }
 }
@@ -325,10 +329,12 @@ private func smoothRegions(_ name: String, _ model: CSGISModel?, _ context: Cont
         func call(_ what: String, _ rc: Int32, _ x: Int, _ y: Int, _ w: Int, _ h: Int) throws {
             guard rc == 0 else { throw CallbackFailure(description: "\(what) returned \(rc) for \(w)x\(h) at (\(x), \(y))") }
         }
-        try smoothRegions(m, context, options?.pointee ?? cDefaultOptions(), RegionImage(input: l, output: l, read: { x, y, w, h, p, s in
-            try call("read_region", read!(UInt32(x), UInt32(y), UInt32(w), UInt32(h), p, s, user), x, y, w, h)
-        }, write: { x, y, w, h, p, s in
-            try call("write_region", write!(UInt32(x), UInt32(y), UInt32(w), UInt32(h), p, s, user), x, y, w, h)
-        }))
+        try smoothRegions(m, context, options?.pointee ?? cDefaultOptions(), l) {
+            RegionImage(input: l, output: l, read: { x, y, w, h, p, s in
+                try call("read_region", read!(UInt32(x), UInt32(y), UInt32(w), UInt32(h), p, s, user), x, y, w, h)
+            }, write: { x, y, w, h, p, s in
+                try call("write_region", write!(UInt32(x), UInt32(y), UInt32(w), UInt32(h), p, s, user), x, y, w, h)
+            })
+        }
     }
 }

@@ -53,62 +53,58 @@ public final class LayoutRows: RowSource, RowSink {
 }
 
 extension LayoutRows {
-    /// The one row path, for the filter's images and the C API's buffers and streams: rows in
-    /// `input`'s layout from `read`, results in `output`'s layout to `write`, in order. With no
-    /// smoother or at strength 0 rows pass through unchanged (bit for bit when the layouts
-    /// agree): the one place that decides it (`run`). Otherwise, when the width does not fit
-    /// the budget and full-height strips recompute less than bands
-    /// (`TiledSmoother.streamGeometry`), the rows are spooled to a temporary file
-    /// (`SpooledImage`): all are read before the first is written.
-    /// `file`: the same pixels also lie in a seekable file, which strips then read in place
-    /// instead of spooling the rows (only the results are spooled).
-    /// The smoother's `rowOverhead` should be `rowOverhead(input:output:)`.
-    public static func smooth(_ smoother: TiledSmoother?, input: PixelLayout, output: PixelLayout, strength: Float,
+    /// How rows in `input`'s layout, results in `output`'s, reach the planner: the bytes held
+    /// per row in flight, and whether a spool could take them (`file`: the input's rows
+    /// already lie in that file, so only the results would be spooled).
+    public static func access(input: PixelLayout, output: PixelLayout, file: InputFile? = nil) -> ImageAccess {
+        .rows(rowOverhead: rowOverhead(input: input, output: output),
+              spool: SpooledImage.hasRoom(input: input, output: output, inputInPlace: file != nil))
+    }
+
+    /// The one row path, for the filter's streams and the C API's row callbacks: rows in
+    /// `input`'s layout from `read`, results in `output`'s layout to `write`, in order, as
+    /// `plan` says (made with `access(input:output:file:)`). Passing through copies rows
+    /// unchanged (bit for bit when the layouts agree); spooled strips read every row into a
+    /// temporary file (`SpooledImage`) before the first is written.
+    /// `file`: the same pixels also lie in a seekable file, which the strips then read in
+    /// place instead of spooling the rows (only the results are spooled).
+    /// `smoother`: the engine; nil only for a plan that passes through.
+    public static func smooth(_ plan: Plan, _ smoother: TiledSmoother?, input: PixelLayout, output: PixelLayout,
                               read: @escaping Transfer, write: @escaping Transfer, file: InputFile? = nil,
                               progress: ((SmoothingProgress) -> Bool)? = nil, shouldStop: @escaping () -> Bool = { false }) throws {
-        try run(smoother, input: input, output: output, strength: strength, read: read, write: write, image: nil, file: file,
-                progress: progress, shouldStop: shouldStop)
+        guard let t = smoother, plan.mode != .passThrough else {
+            let rows = LayoutRows(input: input, output: output, passThrough: true, read: read, write: write)
+            return try TiledSmoother.passThrough(width: input.width, height: input.height, source: rows, sink: rows)
+        }
+        guard plan.mode == .spooledStrips else {
+            let rows = LayoutRows(input: input, output: output, passThrough: false, read: read, write: write)
+            return try t.run(plan, source: rows, sink: rows, progress: progress, shouldStop: shouldStop)
+        }
+        if let f = file, f.layout.width != input.width || f.layout.height != input.height || f.layout.channels != input.channels
+            || f.layout.alpha != input.alpha {
+            throw CSGISError.invalidArgument("the input file's layout does not match the rows'")
+        }
+        let spool = try file.map { try SpooledImage(input: $0.layout, output: output, file: ($0.fd, $0.offset)) }
+            ?? SpooledImage(input: input, output: output)
+        // one fraction over reading, running and writing (the rows are all read first)
+        let phases = SpoolProgress(progress)
+        if !spool.inputInPlace { try spool.fill(read, progress: phases.filling, shouldStop: shouldStop) }
+        try t.run(plan, image: spool.image, progress: progress.map { _ in phases.running }, shouldStop: shouldStop)
+        try spool.drain(write, progress: phases.draining, shouldStop: shouldStop)
     }
 
     /// The one row path over an image read and written by rectangle (the caller's memory or
-    /// region callbacks): the scheduler runs over it directly, and the whole rows of the
-    /// pass-through are rectangles of the full width. The smoother's `rowOverhead` may be 0.
-    public static func smooth(_ smoother: TiledSmoother?, image: RegionImage, strength: Float,
+    /// region callbacks), as `plan` says (made with `.regions` access): the scheduler runs over
+    /// it directly, and the whole rows of a pass-through are rectangles of the full width.
+    public static func smooth(_ plan: Plan, _ smoother: TiledSmoother?, image: RegionImage,
                               progress: ((SmoothingProgress) -> Bool)? = nil, shouldStop: @escaping () -> Bool = { false }) throws {
-        let i = image.input, o = image.output
-        try run(smoother, input: i, output: o, strength: strength,
-                read: { first, count, rows in try image.read(0, first, i.width, count, rows, i.stride) },
-                write: { first, count, rows in try image.write(0, first, o.width, count, rows, o.stride) },
-                image: image, file: nil, progress: progress, shouldStop: shouldStop)
-    }
-
-    private static func run(_ smoother: TiledSmoother?, input: PixelLayout, output: PixelLayout, strength: Float,
-                            read: @escaping Transfer, write: @escaping Transfer, image: RegionImage?, file: InputFile?,
-                            progress: ((SmoothingProgress) -> Bool)?, shouldStop: @escaping () -> Bool) throws {
-        guard strength >= 0 && strength <= 1 else { throw CSGISError.invalidArgument("strength \(strength) is outside 0...1") }
-        let w = input.width, h = input.height
-        guard let t = smoother, strength > 0 else {
-            let rows = LayoutRows(input: input, output: output, passThrough: true, read: read, write: write)
-            return try TiledSmoother.passThrough(width: w, height: h, source: rows, sink: rows)
+        guard let t = smoother, plan.mode != .passThrough else {
+            let i = image.input, o = image.output
+            return try smooth(plan, nil, input: i, output: o,
+                              read: { first, count, rows in try image.read(0, first, i.width, count, rows, i.stride) },
+                              write: { first, count, rows in try image.write(0, first, o.width, count, rows, o.stride) })
         }
-        if let image {
-            return try t.run(width: w, height: h, image: image, strength: strength, progress: progress, shouldStop: shouldStop)
-        }
-        if let f = file, f.layout.width != w || f.layout.height != h || f.layout.channels != input.channels || f.layout.alpha != input.alpha {
-            throw CSGISError.invalidArgument("the input file's layout does not match the rows'")
-        }
-        if try t.streamGeometry(width: w, height: h).isStrips,
-           let spool = file.flatMap({ SpooledImage.make(input: $0.layout, output: output, file: ($0.fd, $0.offset)) })
-                ?? SpooledImage.make(input: input, output: output) {
-            // one fraction over reading, running and writing (the rows are all read first)
-            let phases = SpoolProgress(progress)
-            if !spool.inputInPlace { try spool.fill(read, progress: phases.filling, shouldStop: shouldStop) }
-            try t.run(width: w, height: h, image: spool.image, strength: strength, progress: progress.map { _ in phases.running },
-                      shouldStop: shouldStop)
-            return try spool.drain(write, progress: phases.draining, shouldStop: shouldStop)
-        }
-        let rows = LayoutRows(input: input, output: output, passThrough: false, read: read, write: write)
-        try t.run(width: w, height: h, source: rows, sink: rows, strength: strength, progress: progress, shouldStop: shouldStop)
+        try t.run(plan, image: image, progress: progress, shouldStop: shouldStop)
     }
 }
 

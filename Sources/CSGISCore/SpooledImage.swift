@@ -58,31 +58,32 @@ final class SpooledImage {
         return o1 || o2 ? nil : all
     }
 
-    /// Opens the two files in `directory`, or returns nil when they cannot be made, the disk
-    /// lacks the room for them (beside a 64 MB margin) or the directory is in memory: the
-    /// caller then streams bands. Checked before any row is read, so falling back loses nothing.
-    /// `file`: the input's packed rows already lie in this file (in `input`'s layout, from
-    /// `offset` on); the file is read, never written, and the caller keeps its descriptor.
-    static func make(input: PixelLayout, output: PixelLayout, directory: String = defaultDirectory,
-                     file: (fd: Int32, offset: Int)? = nil) -> SpooledImage? {
+    /// Whether `directory` can take the spool's files: not in memory, and room for them
+    /// beside a 64 MB margin. The planner asks before any row is read, so a stream without
+    /// room runs in bands instead and loses nothing.
+    static func hasRoom(input: PixelLayout, output: PixelLayout, inputInPlace: Bool, directory: String = defaultDirectory) -> Bool {
         var fs = statvfs()
-        guard !isInMemory(directory), let need = bytes(input: input, output: output, inputInPlace: file != nil), need < UInt64.max >> 1,
+        guard !isInMemory(directory), let need = bytes(input: input, output: output, inputInPlace: inputInPlace), need < UInt64.max >> 1,
               statvfs(directory, &fs) == 0,
-              case let (free, o) = UInt64(fs.f_bavail).multipliedReportingOverflow(by: UInt64(fs.f_frsize)),
-              o || free >= need + (64 << 20)
-        else { return nil }
-        let a = file.map { fcntl($0.fd, F_DUPFD_CLOEXEC, 0) } ?? unnamedFile(in: directory)
-        guard a >= 0 else { return nil }
-        let b = unnamedFile(in: directory)
-        guard b >= 0 else { close(a); return nil }
-        return SpooledImage(input: input, output: output, directory: directory, inFD: a, inOffset: file?.offset ?? 0,
-                            inputInPlace: file != nil, outFD: b)
+              case let (free, o) = UInt64(fs.f_bavail).multipliedReportingOverflow(by: UInt64(fs.f_frsize))
+        else { return false }
+        return o || free >= need + (64 << 20)
     }
 
-    private init(input: PixelLayout, output: PixelLayout, directory: String, inFD: Int32, inOffset: Int, inputInPlace: Bool,
-                 outFD: Int32) {
-        self.input = input; self.output = output; self.directory = directory; self.inFD = inFD; self.outFD = outFD
-        self.inOffset = inOffset; self.inputInPlace = inputInPlace
+    /// Opens the two files in `directory` (`hasRoom` said they fit).
+    /// `file`: the input's packed rows already lie in this file (in `input`'s layout, from
+    /// `offset` on); the file is read, never written, and the caller keeps its descriptor.
+    init(input: PixelLayout, output: PixelLayout, directory: String = defaultDirectory, file: (fd: Int32, offset: Int)? = nil) throws {
+        let a = file.map { fcntl($0.fd, F_DUPFD_CLOEXEC, 0) } ?? SpooledImage.unnamedFile(in: directory)
+        guard a >= 0 else { throw CSGISError.io("cannot make a temporary spool in \(directory): \(String(cString: strerror(errno)))") }
+        let b = SpooledImage.unnamedFile(in: directory)
+        guard b >= 0 else {
+            let why = String(cString: strerror(errno))
+            close(a)
+            throw CSGISError.io("cannot make a temporary spool in \(directory): \(why)")
+        }
+        self.input = input; self.output = output; self.directory = directory; inFD = a; outFD = b
+        inOffset = file?.offset ?? 0; inputInPlace = file != nil
         inPixel = input.channels * input.sample.bytes
         outPixel = output.channels * output.sample.bytes
     }

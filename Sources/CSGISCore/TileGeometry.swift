@@ -1,10 +1,11 @@
 import Foundation
 
-/// How an image is cut into tiles, and what that costs. Each tile streams through the
-/// network row block by row block (`StreamingPlan`), so its memory grows with its width,
-/// not its area. When the image's whole width fits the budget there is one tile: rows go
-/// from source to sink with no recomputation. Otherwise tiles come band by band (a band =
-/// one row of tiles, its input rows held), and each recomputes a halo of context.
+/// How an image is cut into tiles, and what that costs: the candidates `Plan.make` chooses
+/// among. Each tile streams through the network row block by row block (`StreamingPlan`),
+/// so its memory grows with its width, not its area. One tile: rows go from source to sink
+/// with no recomputation. Otherwise tiles are full-height strips (of a random-access image)
+/// or come band by band (a band = one row of tiles, its input rows held), and each
+/// recomputes a halo of context.
 public struct TileGeometry: Equatable, Sendable {
     public var imageWidth: Int, imageHeight: Int
     /// Output pixels per tile (edge tiles are smaller).
@@ -21,13 +22,12 @@ public struct TileGeometry: Equatable, Sendable {
     public var tilesAcross: Int { (imageWidth + tileWidth - 1) / tileWidth }
     public var tilesDown: Int { (imageHeight + tileHeight - 1) / tileHeight }
     /// One tile: the image streams straight from source to sink.
-    public var isWholeImage: Bool { tilesAcross == 1 && tilesDown == 1 }
+    var isWholeImage: Bool { tilesAcross == 1 && tilesDown == 1 }
     /// Tiles are strips of the full height over a random-access image: no band buffers.
-    public var isStrips = false
+    var isStrips = false
     /// The budget holds the whole image's activations: it is read whole and run in one
-    /// pass per layer (1.3-1.5x faster than row streaming on a 2-core AVX2 EPYC; the same
-    /// floats).
-    public var isDense = false
+    /// pass per layer (faster than row streaming: benchmarks/README.md; the same floats).
+    var isDense = false
     /// Input columns and rows of every tile (edge tiles are shifted inwards, never narrowed,
     /// so every tile runs the same plan).
     public var tileInputWidth: Int { min(imageWidth, tileWidth + 2 * halo) }
@@ -48,7 +48,7 @@ public struct TileGeometry: Equatable, Sendable {
         let across = (width + self.tileWidth - 1) / self.tileWidth, down = (height + self.tileHeight - 1) / self.tileHeight
         overhead = Double(across * inW) * Double(down * inH) / (Double(width) * Double(height))
         let weights = model.parameterCount * (4 + precision.activationBytes) * 2
-        let perColumn = TileGeometry.windowBytesPerColumn(height: inH, rowsPerStep: rowsPerStep, model: model, precision: precision)
+        let perColumn = TileGeometry.windowBytesPerColumn(rowsPerStep: rowsPerStep, model: model, precision: precision)
         var bytes = perColumn * inW + weights + rowsPerStep * width * 12  // + one block of output rows
         if strips && across > 1 {
             // full-height strips of a random-access image: rows go straight from and to it
@@ -74,7 +74,7 @@ public struct TileGeometry: Equatable, Sendable {
 
     /// Row-window bytes per column of a strip, and the rows between reading and writing:
     /// from one run of the schedule on a tall strip (shorter strips need no more), cached.
-    static func windowBytesPerColumn(height: Int, rowsPerStep: Int, model: ModelConfig, precision: Precision) -> Int {
+    static func windowBytesPerColumn(rowsPerStep: Int, model: ModelConfig, precision: Precision) -> Int {
         schedule(rowsPerStep, model, precision).bytesPerColumn
     }
 
@@ -110,7 +110,7 @@ public struct TileGeometry: Equatable, Sendable {
     /// `rowOverhead`: bytes the caller holds per row in flight (read, not yet written).
     /// `randomAccess`: the image can be read and written by column range (caller memory), so
     /// strips of the full height, which hold no bands, are candidates too.
-    public static func choose(width: Int, height: Int, model: ModelConfig, precision: Precision,
+    static func choose(width: Int, height: Int, model: ModelConfig, precision: Precision,
                               budget: Int, tile: Int? = nil, rowsPerStep: Int? = nil, rowOverhead: Int = 0,
                               randomAccess: Bool = false) throws -> TileGeometry {
         guard width > 0, height > 0 else { throw CSGISError.invalidImage("size \(width)x\(height) is empty") }
@@ -168,17 +168,6 @@ public struct TileGeometry: Equatable, Sendable {
                                          + "at least \(mb(smallest!.estimatedBytes, roundingUp: true)) is needed")
         }
         return b
-    }
-
-    /// Half of the memory the system reports available (MemAvailable), or 2 GiB if unknown.
-    public static var defaultBudget: Int {
-        // procfs files report size 0: read as a stream
-        if let h = FileHandle(forReadingAtPath: "/proc/meminfo"), case let s = String(decoding: h.readDataToEndOfFile(), as: UTF8.self),
-           let line = s.split(separator: "\n").first(where: { $0.hasPrefix("MemAvailable:") }),
-           let kb = Int(line.split(separator: " ").dropFirst().first ?? "") {
-            return kb * 1024 / 2
-        }
-        return 2 << 30
     }
 }
 

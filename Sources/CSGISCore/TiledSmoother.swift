@@ -45,91 +45,66 @@ public struct SmoothingProgress: Sendable {
     public var tilesDone: Int, tiles: Int
 }
 
-/// Smooths images of any size within a memory budget: exact tiles (halo = receptive
-/// radius, clipped at the image border exactly where the whole image is zero-padded),
-/// processed band by band from a row source to a row sink.
+/// Runs plans (`Plan`) on an engine: exact tiles (halo = receptive radius, clipped at the
+/// image border exactly where the whole image is zero-padded) from a row source to a row
+/// sink or over a random-access image, within the plan's budget. Holds the settings a plan
+/// is asked with (budget, forced tiles); `plan` asks the one planner.
 /// One instance must be used from one thread at a time.
 public final class TiledSmoother {
     public let model: CSGISModel
     public let smoother: Smoother
-    /// Bytes the variable working set may use.
-    public let memoryBudget: Int
-    /// Forced square tile size, or nil to let the scheduler choose.
+    /// Bytes the variable working set may use; nil = the planner's default (half of available RAM).
+    public let memoryBudget: Int?
+    /// Forced square tile size, or nil to let the planner choose.
     public let tileSize: Int?
-    /// Forced rows per convolution call, or nil to let the scheduler choose.
+    /// Forced rows per convolution call, or nil to let the planner choose.
     public let rowsPerStep: Int?
-    /// Bytes per row the caller's source/sink keep between reading and writing a row;
-    /// counted against the budget.
-    public let rowOverhead: Int
 
     /// - Parameters:
-    ///   - memoryBudget: bytes; nil = `TileGeometry.defaultBudget` (half of available RAM).
+    ///   - memoryBudget: bytes; nil = the planner's default.
     ///   - tileSize: force tiles of this output size (for tests and tuning).
-    ///   - rowOverhead: bytes per row the caller holds in flight (see `rowOverhead`).
     public convenience init(model: CSGISModel, precision: Precision = .auto, threads: Int = 0,
-                            memoryBudget: Int? = nil, tileSize: Int? = nil, rowsPerStep: Int? = nil, rowOverhead: Int = 0) throws {
-        try self.init(smoother: try Smoother(model: model, precision: precision, threads: threads), memoryBudget: memoryBudget,
-                      tileSize: tileSize, rowsPerStep: rowsPerStep, rowOverhead: rowOverhead)
+                            memoryBudget: Int? = nil, tileSize: Int? = nil, rowsPerStep: Int? = nil) throws {
+        self.init(smoother: try Smoother(model: model, precision: precision, threads: threads), memoryBudget: memoryBudget,
+                  tileSize: tileSize, rowsPerStep: rowsPerStep)
     }
 
-    /// Schedules runs on an existing engine, whose packed weights, primitives and row
-    /// windows are reused (what a preview redrawing again and again wants).
-    public init(smoother: Smoother, memoryBudget: Int? = nil, tileSize: Int? = nil, rowsPerStep: Int? = nil,
-                rowOverhead: Int = 0) throws {
+    /// Runs on an existing engine, whose packed weights, primitives and row windows are
+    /// reused (what a preview redrawing again and again wants).
+    public init(smoother: Smoother, memoryBudget: Int? = nil, tileSize: Int? = nil, rowsPerStep: Int? = nil) {
         self.model = smoother.model
         self.smoother = smoother
-        self.memoryBudget = memoryBudget ?? TileGeometry.defaultBudget
+        self.memoryBudget = memoryBudget
         self.tileSize = tileSize
         self.rowsPerStep = rowsPerStep
-        self.rowOverhead = rowOverhead
-        guard self.memoryBudget > 0 else { throw CSGISError.invalidArgument("memory budget must be positive") }
     }
 
     public var precision: Precision { smoother.precision }
 
-    /// The geometry a run on a width x height image will use (`randomAccess`: the image is
-    /// a `RandomAccessImage`, so full-height strips are possible).
-    public func geometry(width: Int, height: Int, randomAccess: Bool = false) throws -> TileGeometry {
-        try TileGeometry.choose(width: width, height: height, model: model.config, precision: smoother.precision,
-                                budget: memoryBudget, tile: tileSize, rowsPerStep: rowsPerStep, rowOverhead: rowOverhead,
-                                randomAccess: randomAccess)
+    /// The plan for a width x height image reached through `access`, with this engine's
+    /// model and precision and these settings (`Plan.make`: the one planner).
+    public func plan(width: Int, height: Int, access: ImageAccess = .rows(), strength: Float = 1,
+                     reserved: Plan.Reservation? = nil, whole: Int? = nil) throws -> Plan {
+        try Plan.make(model: model.config, precision: smoother.precision, width: width, height: height, access: access,
+                      strength: strength, budget: memoryBudget, tile: tileSize, rowsPerStep: rowsPerStep, reserved: reserved,
+                      whole: whole)
     }
 
-    /// The geometry a row stream of this size runs with: bands of tiles, or full-height
-    /// strips over a spool of its rows (`LayoutRows.smooth`) when the width does not fit the
-    /// budget and strips recompute at least 3% less (the spool costs a pass over the disk) or
-    /// bands do not fit at all.
-    public func streamGeometry(width: Int, height: Int) throws -> TileGeometry {
-        var bands: TileGeometry?, refusal: Error?
-        do { bands = try geometry(width: width, height: height) } catch CSGISError.outOfMemory(let m) {
-            refusal = CSGISError.outOfMemory(m)
+    /// Runs `plan` over an image read and written by column range (`RandomAccessImage`):
+    /// strips read and write it directly, so no band of rows is held and the recomputed
+    /// halo is only at the strips' sides; other modes read and write it as whole rows.
+    /// The same floats as every other mode.
+    public func run(_ plan: Plan, image: RandomAccessImage, progress: ((SmoothingProgress) -> Bool)? = nil,
+                    shouldStop: @escaping () -> Bool = { false }) throws {
+        guard let g = plan.geometry, plan.mode == .strips || plan.mode == .spooledStrips else {
+            let rows = SequentialRows(image, width: plan.width)
+            return try run(plan, source: rows, sink: rows, progress: progress, shouldStop: shouldStop)
         }
-        if let b = bands, b.isDense || b.isWholeImage { return b }
-        if let s = try? geometry(width: width, height: height, randomAccess: true), s.isStrips,
-           bands.map({ s.overhead < $0.overhead * 0.97 }) ?? true {
-            return s
-        }
-        if let b = bands { return b }
-        throw refusal!
-    }
-
-    /// Smooths an image in place of any order (`RandomAccessImage`): as `run(source:sink:)`,
-    /// but when the width does not fit the budget, tiles are strips of the full height that
-    /// read and write the image directly, so no band of rows is held and the recomputed
-    /// halo is only at the strips' sides. The same floats as every other path.
-    public func run(width: Int, height: Int, image: RandomAccessImage, strength: Float = 1,
-                    progress: ((SmoothingProgress) -> Bool)? = nil, shouldStop: @escaping () -> Bool = { false }) throws {
-        guard strength >= 0 && strength <= 1 else { throw CSGISError.invalidArgument("strength \(strength) is outside 0...1") }
-        let g = try geometry(width: width, height: height, randomAccess: true)
-        let rows = SequentialRows(image, width: width)
-        guard g.isStrips, strength > 0 else {
-            return try run(g, width: width, height: height, source: rows, sink: rows, strength: strength, progress: progress, shouldStop: shouldStop)
-        }
-        let work = Progress(tiles: g.tilesAcross, totalWork: Double(g.tilesAcross) * Double(g.tileInputWidth) * Double(height),
+        let work = Progress(tiles: g.tilesAcross, totalWork: Double(g.tilesAcross) * Double(g.tileInputWidth) * Double(plan.height),
                             progress: progress)
-        for x0 in stride(from: 0, to: width, by: g.tileWidth) {
-            try runTile(g, x0: x0, height: height, strength: strength, work: work, shouldStop: shouldStop,
-                        read: image.readRows, write: image.writeRows)
+        for x0 in stride(from: 0, to: plan.width, by: g.tileWidth) {
+            try streamTile(g, x0: x0, height: plan.height, strength: plan.strength, work: work, shouldStop: shouldStop,
+                           read: image.readRows, write: image.writeRows)
         }
     }
 
@@ -137,7 +112,7 @@ public final class TiledSmoother {
     /// columns from `read`, tile rows counted from 0) and hands each finished block of rows,
     /// blended and cut to the tile's output columns, to `write`: the one per-tile loop of
     /// strips and bands.
-    private func runTile(_ g: TileGeometry, x0: Int, height: Int, strength: Float, work: Progress, shouldStop: () -> Bool,
+    private func streamTile(_ g: TileGeometry, x0: Int, height: Int, strength: Float, work: Progress, shouldStop: () -> Bool,
                          read: (_ first: Int, _ count: Int, _ columns: Range<Int>, _ into: UnsafeMutablePointer<Float>) throws -> Void,
                          write: (_ first: Int, _ count: Int, _ columns: Range<Int>, _ from: UnsafePointer<Float>) throws -> Void) throws {
         let inW = g.tileInputWidth, x1 = min(g.imageWidth, x0 + g.tileWidth)
@@ -183,23 +158,18 @@ public final class TiledSmoother {
         }
     }
 
-    /// Streams a width x height image from `source` to `sink`.
+    /// Runs `plan` from `source` to `sink`, rows in order.
     /// - Parameters:
-    ///   - strength: 0...1; the output is input + strength * (smoothed - input). At 0 the
-    ///     network is not run and rows pass through unchanged.
     ///   - progress: called as rows are finished; return false to cancel.
     ///   - shouldStop: polled between layers for prompt cancellation.
     /// - Throws: `CSGISError.cancelled` when cancelled; the sink then has only whole rows.
-    public func run(width: Int, height: Int, source: RowSource, sink: RowSink, strength: Float = 1,
-                    progress: ((SmoothingProgress) -> Bool)? = nil, shouldStop: @escaping () -> Bool = { false }) throws {
-        guard strength >= 0 && strength <= 1 else { throw CSGISError.invalidArgument("strength \(strength) is outside 0...1") }
-        try run(try geometry(width: width, height: height), width: width, height: height, source: source, sink: sink,
-                strength: strength, progress: progress, shouldStop: shouldStop)
-    }
-
-    private func run(_ g: TileGeometry, width: Int, height: Int, source: RowSource, sink: RowSink, strength: Float,
-                     progress: ((SmoothingProgress) -> Bool)?, shouldStop: @escaping () -> Bool) throws {
-        if strength == 0 { return try TiledSmoother.passThrough(width: width, height: height, source: source, sink: sink) }
+    public func run(_ plan: Plan, source: RowSource, sink: RowSink, progress: ((SmoothingProgress) -> Bool)? = nil,
+                    shouldStop: @escaping () -> Bool = { false }) throws {
+        let width = plan.width, height = plan.height, strength = plan.strength
+        guard let g = plan.geometry else { return try TiledSmoother.passThrough(width: width, height: height, source: source, sink: sink) }
+        guard plan.mode != .strips && plan.mode != .spooledStrips else {
+            throw CSGISError.invalidArgument("a plan of strips runs over a random-access image, not a row stream")
+        }
         let rowFloats = width * 3, R = g.rowsPerStep
         let inW = g.tileInputWidth, inH = g.tileInputHeight
         let work = Progress(tiles: g.tilesAcross * g.tilesDown, totalWork: Double(g.tilesAcross * g.tilesDown) * Double(inW) * Double(inH),
@@ -209,7 +179,7 @@ public final class TiledSmoother {
             TiledSmoother.blend(out, res, inp, n, strength)
         }
 
-        if g.isDense {
+        if plan.mode == .dense {
             // Read whole, one pass per layer, written in blocks of rows. The first rows
             // arrive before the activations are reserved, so a broken input fails first.
             let image = UnsafeMutablePointer<Float>.allocate(capacity: width * height * 3)
@@ -244,7 +214,7 @@ public final class TiledSmoother {
             try report(pixels - reported)
             return
         }
-        if g.isWholeImage {
+        if plan.mode == .rows {
             // The first rows arrive before the row windows are allocated, so an empty or
             // broken input fails before the working set exists.
             let first = UnsafeMutablePointer<Float>.allocate(capacity: min(R, height) * rowFloats)
@@ -283,7 +253,7 @@ public final class TiledSmoother {
                 hi = sy + inH
             }
             for x0 in stride(from: 0, to: width, by: g.tileWidth) {
-                try runTile(g, x0: x0, height: inH, strength: strength, work: work, shouldStop: shouldStop, read: { first, n, cols, p in
+                try streamTile(g, x0: x0, height: inH, strength: strength, work: work, shouldStop: shouldStop, read: { first, n, cols, p in
                     for r in 0..<n { (p + r * inW * 3).update(from: band + (sy - lo + first + r) * rowFloats + cols.lowerBound * 3, count: inW * 3) }
                 }, write: { ty, n, cols, res in
                     for r in 0..<n where (y0..<y1).contains(sy + ty + r) {
@@ -314,7 +284,7 @@ public final class TiledSmoother {
     public func smooth(_ image: RGBImage, strength: Float = 1, progress: ((SmoothingProgress) -> Bool)? = nil,
                        shouldStop: @escaping () -> Bool = { false }) throws -> RGBImage {
         let src = BufferSource(image), sink = BufferSink(width: image.width, height: image.height)
-        try run(width: image.width, height: image.height, source: src, sink: sink, strength: strength,
+        try run(try plan(width: image.width, height: image.height, strength: strength), source: src, sink: sink,
                 progress: progress, shouldStop: shouldStop)
         return try RGBImage(width: image.width, height: image.height, pixels: sink.pixels)
     }

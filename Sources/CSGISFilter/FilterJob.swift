@@ -13,17 +13,15 @@ public struct FilterJob {
     /// row by row (interlaced PNGs are always read whole). CSGIS_STREAM_THRESHOLD overrides it.
     public static let wholeImageBytes = 256 << 20
 
-    /// Whether a width x height x channels image (bytesPerSample each in the file) is read
-    /// whole: its samples, the smoothed samples and the encoded output must fit the budget
-    /// beside the smoother's working set (checked here, before any pixel is read).
-    func readWhole(width: Int, height: Int, channels: Int, bytesPerSample: Int, threshold: Int, smoother: TiledSmoother?) throws -> Bool {
+    /// Bytes of reading a width x height x channels image (bytesPerSample each in the file)
+    /// whole: its samples, the smoothed samples and the encoded output; nil over `threshold`
+    /// bytes of pixel data. The planner reads it whole when this fits the budget beside the
+    /// run over its samples in memory.
+    func wholeBytes(width: Int, height: Int, channels: Int, bytesPerSample: Int, threshold: Int) -> Int? {
         let (px, o1) = width.multipliedReportingOverflow(by: height)
         let (samples, o2) = px.multipliedReportingOverflow(by: channels)
-        guard !o1, !o2, samples * bytesPerSample <= threshold else { return false }
-        let whole = samples * 2 * 2 + samples * bytesPerSample
-        guard let smoother else { return whole <= (options.memory ?? TileGeometry.defaultBudget) }
-        // a whole image runs over its samples in memory (`processWhole`), strips included
-        return whole + (try smoother.geometry(width: width, height: height, randomAccess: true)).estimatedBytes <= smoother.memoryBudget
+        guard !o1, !o2, samples <= Int.max / 8, samples * bytesPerSample <= threshold else { return nil }
+        return samples * 2 * 2 + samples * bytesPerSample
     }
 
     /// Reads, smooths and writes; errors are thrown before anything is written where the
@@ -43,17 +41,21 @@ public struct FilterJob {
         if b0 == 0x89 && b1 == UInt8(ascii: "P") {
             // Signature and IHDR (33 bytes) say the size and whether rows can be streamed.
             let head = [b0, b1] + (try reader.readBytes(atMost: 31))
-            // The budget is checked on IHDR's size before anything is decoded.
+            // The budget is checked on IHDR's size before anything is decoded; interlaced
+            // rows cannot be streamed, so they are read whole.
             let ihdr = try PNGHeader(head)
-            let t = try makeSmoother(width: ihdr.width, height: ihdr.height, channels: ihdr.channels)
-            if !ihdr.interlaced, !(try readWhole(width: ihdr.width, height: ihdr.height, channels: ihdr.channels,
-                                                 bytesPerSample: ihdr.bytesPerSample, threshold: threshold, smoother: t)) {
-                let pr = try PNGRowReader(input: reader, prefix: head)
-                try processStream(t, width: pr.width, height: pr.height, channels: pr.channels, maxval: pr.maxval, input: .png,
-                                  format: outFormat ?? .png, chunks: pr.chunks, end: { try pr.finish() }) { try pr.readRow(into: $0) }
-            } else {
+            let layout = try PixelLayout.samples(width: ihdr.width, height: ihdr.height, channels: ihdr.channels, maxval: 65535)
+            let (t, plan) = try makePlan(layout, access: ihdr.interlaced ? .regions : LayoutRows.access(input: layout, output: layout),
+                                         whole: wholeBytes(width: ihdr.width, height: ihdr.height, channels: ihdr.channels,
+                                                           bytesPerSample: ihdr.bytesPerSample,
+                                                           threshold: ihdr.interlaced ? .max : threshold))
+            if plan.readsWhole {
                 let img = try PNGCodec.decode(head + (try reader.readAll(limit: 1 << 31)))
-                try processWhole(t, img, format: outFormat ?? .png)
+                try processWhole(t, plan, img, format: outFormat ?? .png)
+            } else {
+                let pr = try PNGRowReader(input: reader, prefix: head)
+                try processStream(t, plan, width: pr.width, height: pr.height, channels: pr.channels, maxval: pr.maxval, input: .png,
+                                  format: outFormat ?? .png, chunks: pr.chunks, end: { try pr.finish() }) { try pr.readRow(into: $0) }
             }
             return
         }
@@ -61,13 +63,16 @@ public struct FilterJob {
         let nr = try NetpbmReader(input: reader, magic: (b0, b1))
         let h = nr.header
         let target = outFormat ?? h.format
-        let t = try makeSmoother(width: h.width, height: h.height, channels: h.channels)
-        if try readWhole(width: h.width, height: h.height, channels: h.channels, bytesPerSample: h.maxval > 255 ? 2 : 1,
-                         threshold: threshold, smoother: t) {
-            try processWhole(t, try ImageFile.readRest(nr), format: target)
+        let file = inputFile(reader, h)
+        let layout = try PixelLayout.samples(width: h.width, height: h.height, channels: h.channels, maxval: 65535)
+        let (t, plan) = try makePlan(layout, access: LayoutRows.access(input: layout, output: layout, file: file),
+                                     whole: wholeBytes(width: h.width, height: h.height, channels: h.channels,
+                                                       bytesPerSample: h.maxval > 255 ? 2 : 1, threshold: threshold))
+        if plan.readsWhole {
+            try processWhole(t, plan, try ImageFile.readRest(nr), format: target)
         } else {
-            try processStream(t, width: h.width, height: h.height, channels: h.channels, maxval: h.maxval, input: h.format,
-                              format: target, file: inputFile(reader, h)) { try nr.readRow(into: $0) }
+            try processStream(t, plan, width: h.width, height: h.height, channels: h.channels, maxval: h.maxval, input: h.format,
+                              format: target, file: file) { try nr.readRow(into: $0) }
         }
     }
 
@@ -92,18 +97,19 @@ public struct FilterJob {
         return FilterOptions.format(named: (options.output as NSString).pathExtension)
     }
 
-    /// The smoother for this image, or nil at strength 0 (the network is not needed); a too
-    /// small budget fails here, before any pixel is read or anything is written.
-    func makeSmoother(width: Int, height: Int, channels: Int) throws -> TiledSmoother? {
-        guard options.strength > 0 else { return nil }
+    /// The engine and the plan for an image of `layout`'s size (`Plan.make`, asked once per
+    /// run); no model is loaded when the plan passes rows through. A too small budget fails
+    /// here, before any pixel is read or anything is written.
+    func makePlan(_ layout: PixelLayout, access: ImageAccess, whole: Int?) throws -> (TiledSmoother?, Plan) {
+        let strength = Float(options.strength)
+        guard Plan.needsNetwork(strength: options.strength) else {
+            return (nil, try Plan.make(model: nil, precision: options.precision, width: layout.width, height: layout.height,
+                                       access: access, strength: strength, budget: options.memory, whole: whole))
+        }
         let path = try ModelResolver.resolve(options.model, besideExecutableAt: URL(fileURLWithPath: "/proc/self/exe"))
-        let model = try CSGISModel(contentsOf: path)
-        let layout = try PixelLayout.samples(width: width, height: height, channels: channels, maxval: 65535)
-        let t = try TiledSmoother(model: model, precision: options.precision, threads: options.threads,
-                                  memoryBudget: options.memory, tileSize: options.tile,
-                                  rowOverhead: LayoutRows.rowOverhead(input: layout, output: layout))
-        _ = try t.streamGeometry(width: width, height: height)  // a too-small budget fails here, before any output
-        return t
+        let t = try TiledSmoother(model: try CSGISModel(contentsOf: path), precision: options.precision, threads: options.threads,
+                                  memoryBudget: options.memory, tileSize: options.tile)
+        return (t, try t.plan(width: layout.width, height: layout.height, access: access, strength: strength, whole: whole))
     }
 
     var progress: ((SmoothingProgress) -> Bool)? {
@@ -119,11 +125,11 @@ public struct FilterJob {
     /// Every streamed image goes through here: rows in the file's sample layout through the
     /// one row path (LayoutRows.smooth) and the scheduler; strength 0 (no smoother) copies the
     /// rows through unchanged. `file`: the same rows as they lie in a seekable file.
-    func smoothRows(_ smoother: TiledSmoother?, width: Int, height: Int, channels: Int, maxval: Int, file: InputFile? = nil,
+    func smoothRows(_ smoother: TiledSmoother?, _ plan: Plan, width: Int, height: Int, channels: Int, maxval: Int, file: InputFile? = nil,
                     read: @escaping (UnsafeMutablePointer<UInt16>) throws -> Void,
                     write: @escaping (UnsafePointer<UInt16>) throws -> Void) throws {
         let layout = try PixelLayout.samples(width: width, height: height, channels: channels, maxval: maxval)
-        try LayoutRows.smooth(smoother, input: layout, output: layout, strength: Float(options.strength), read: { _, count, rows in
+        try LayoutRows.smooth(plan, smoother, input: layout, output: layout, read: { _, count, rows in
             for r in 0..<count { try read((rows + r * layout.stride).assumingMemoryBound(to: UInt16.self)) }
         }, write: { _, count, rows in
             for r in 0..<count { try write(UnsafePointer((rows + r * layout.stride).assumingMemoryBound(to: UInt16.self))) }
@@ -133,15 +139,15 @@ public struct FilterJob {
     /// A whole image: smoothed into memory (the one row path over its samples, read and
     /// written by rectangle) and encoded before the output is opened, so an error leaves
     /// nothing behind.
-    func processWhole(_ smoother: TiledSmoother?, _ img: SampleImage, format: ImageFormat) throws {
+    func processWhole(_ smoother: TiledSmoother?, _ plan: Plan, _ img: SampleImage, format: ImageFormat) throws {
         var result = img
         let layout = try PixelLayout.samples(width: img.width, height: img.height, channels: img.channels, maxval: img.maxval)
         var out = [UInt16](repeating: 0, count: img.samples.count)
         try img.samples.withUnsafeBufferPointer { src in
             try out.withUnsafeMutableBufferPointer { dst in
-                try LayoutRows.smooth(smoother, image: RegionImage.memory(input: layout, src: src.baseAddress!, output: layout,
-                                                                          dst: dst.baseAddress!),
-                                      strength: Float(options.strength), progress: progress)
+                try LayoutRows.smooth(plan, smoother, image: RegionImage.memory(input: layout, src: src.baseAddress!, output: layout,
+                                                                                dst: dst.baseAddress!),
+                                      progress: progress)
             }
         }
         result.samples = out
@@ -176,7 +182,7 @@ public struct FilterJob {
     }
 
     /// Reads, smooths and writes row by row: memory stays within the budget whatever the size.
-    func processStream(_ smoother: TiledSmoother?, width: Int, height: Int, channels: Int, maxval: Int, input: ImageFormat, format: ImageFormat,
+    func processStream(_ smoother: TiledSmoother?, _ plan: Plan, width: Int, height: Int, channels: Int, maxval: Int, input: ImageFormat, format: ImageFormat,
                        chunks: PNGChunks = PNGChunks(), end: (() throws -> PNGChunks)? = nil, file: InputFile? = nil,
                        readRow: @escaping (UnsafeMutablePointer<UInt16>) throws -> Void) throws {
         let target = formatFor(format, input: input)
@@ -190,7 +196,7 @@ public struct FilterJob {
                                             channels: channels, maxval: maxval, chunks: chunks, emit: { bytes in
                 if held != nil { held!.append(contentsOf: bytes) } else { try output.write(bytes) }
             })
-            try smoothRows(smoother, width: width, height: height, channels: channels, maxval: maxval, file: file, read: readRow) { row in
+            try smoothRows(smoother, plan, width: width, height: height, channels: channels, maxval: maxval, file: file, read: readRow) { row in
                 if let h = held { held = nil; try h.withUnsafeBytes { try output.write($0) } }
                 try w.writeRow(row)
             }

@@ -94,27 +94,29 @@ if let budget = tiledBudget {
         let model = try CSGISModel(contentsOf: args[0])
         if dry {  // the scheduler's choice for any precision, whether or not this CPU runs it
             let p = precision == .auto ? try precision.resolved() : precision
-            let g = try TileGeometry.choose(width: w, height: h, model: model.config, precision: p, budget: budget, tile: forcedTile,
-                                            rowsPerStep: forcedRows, randomAccess: randomAccess)
-            print("{\"strips\":\(g.isStrips),\"dense\":\(g.isDense),\"tile_w\":\(g.tileWidth),\"tile_h\":\(g.tileHeight),\"tiles\":\(g.tilesAcross * g.tilesDown),\"rows_per_step\":\(g.rowsPerStep),\"overhead\":\(g.overhead),\"estimated_mb\":\(Double(g.estimatedBytes) / 1_048_576),\"budget_mb\":\(Double(budget) / 1_048_576)}")
+            let plan = try Plan.make(model: model.config, precision: p, width: w, height: h, access: randomAccess ? .regions : .rows(),
+                                     budget: budget, tile: forcedTile, rowsPerStep: forcedRows)
+            let g = plan.geometry!
+            print("{\"mode\":\"\(plan.mode)\",\"strips\":\(plan.mode == .strips),\"dense\":\(plan.mode == .dense),\"tile_w\":\(g.tileWidth),\"tile_h\":\(g.tileHeight),\"tiles\":\(g.tilesAcross * g.tilesDown),\"rows_per_step\":\(g.rowsPerStep),\"overhead\":\(g.overhead),\"estimated_mb\":\(Double(g.estimatedBytes) / 1_048_576),\"budget_mb\":\(Double(budget) / 1_048_576)}")
             exit(0)
         }
         let t = try TiledSmoother(model: model, precision: precision, threads: threads, memoryBudget: budget, tileSize: forcedTile, rowsPerStep: forcedRows)
-        let g = try t.geometry(width: w, height: h, randomAccess: randomAccess)
+        let plan = try t.plan(width: w, height: h, access: randomAccess ? .regions : .rows())
+        let g = plan.geometry!
         let rssBefore = peakRSSMB()
         let sink = NullSink(), image = PatternImage(width: w)
         let t0 = Date()
         if randomAccess {
-            try t.run(width: w, height: h, image: image)
+            try t.run(plan, image: image)
             sink.rows = image.rows
         } else {
-            try t.run(width: w, height: h, source: PatternSource(width: w), sink: sink)
+            try t.run(plan, source: PatternSource(width: w), sink: sink)
         }
         let s = Date().timeIntervalSince(t0)
         let out: [String: Any] = [
             "engine": "csgis-tiled", "precision": t.precision.rawValue, "width": w, "height": h, "megapixels": Double(w * h) / 1e6,
             "dim": model.config.dim, "num_block": model.config.numBlock, "budget_mb": Double(budget) / 1_048_576,
-            "strips": g.isStrips, "dense": g.isDense, "tile_w": g.tileWidth, "rows_per_step": g.rowsPerStep, "tile_h": g.tileHeight, "tiles": g.tilesAcross * g.tilesDown, "halo": g.halo,
+            "mode": "\(plan.mode)", "strips": plan.mode == .strips, "dense": plan.mode == .dense, "tile_w": g.tileWidth, "rows_per_step": g.rowsPerStep, "tile_h": g.tileHeight, "tiles": g.tilesAcross * g.tilesDown, "halo": g.halo,
             "overhead": g.overhead, "estimated_mb": Double(g.estimatedBytes) / 1_048_576, "seconds": s,
             "s_per_mp": s / (Double(w * h) / 1e6), "peak_rss_mb": peakRSSMB(), "rss_before_run_mb": rssBefore, "rows_out": sink.rows,
         ]

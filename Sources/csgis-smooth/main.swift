@@ -30,7 +30,7 @@ struct CSGISSmooth: ParsableCommand {
     @Flag(help: "No progress on stderr.") var quiet = false
 
     func validate() throws {
-        guard (0...1).contains(strength) else { throw ValidationError("--strength must be in 0...1") }
+        do { try Plan.check(strength: strength) } catch { throw ValidationError("--strength must be in 0...1") }
         guard Precision(rawValue: precision) != nil else { throw ValidationError("--precision must be auto, fp32 or bf16") }
         guard threads >= 0 else { throw ValidationError("--threads must be 0 or more") }
         guard threads <= Smoother.maxThreads else {

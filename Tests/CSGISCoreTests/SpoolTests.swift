@@ -27,7 +27,8 @@ final class SpoolTests: XCTestCase {
         var out = [UInt8](repeating: 0, count: output.stride * h)
         var calls = ""
         let src = pixels, inS = input.stride, outS = output.stride
-        try LayoutRows.smooth(t, input: input, output: output, strength: strength, read: { first, count, rows in
+        let plan = try t.plan(width: w, height: h, access: LayoutRows.access(input: input, output: output, file: file), strength: strength)
+        try LayoutRows.smooth(plan, t, input: input, output: output, read: { first, count, rows in
             calls += "r"
             src.withUnsafeBytes { rows.copyMemory(from: $0.baseAddress! + first * inS, byteCount: count * inS) }
         }, write: { first, count, rows in
@@ -42,11 +43,12 @@ final class SpoolTests: XCTestCase {
     /// would fit too, at a higher cost.
     func spoolingBudget(_ model: CSGISModel) throws -> Int {
         for kb in stride(from: 1024, to: 64 << 10, by: 16) {
-            let t = try TiledSmoother(model: model, precision: .fp32, memoryBudget: kb << 10,
-                                      rowOverhead: LayoutRows.rowOverhead(input: input, output: output))
-            if let bands = try? t.geometry(width: w, height: h), !bands.isWholeImage, case let s = try t.streamGeometry(width: w, height: h),
-               s.isStrips, s.overhead < 2.2 {
-                XCTAssertLessThan(s.overhead, bands.overhead)
+            let t = try TiledSmoother(model: model, precision: .fp32, memoryBudget: kb << 10)
+            let overhead = LayoutRows.rowOverhead(input: input, output: output)
+            if let bands = try? t.plan(width: w, height: h, access: .rows(rowOverhead: overhead)), bands.mode == .bands,
+               case let s = try t.plan(width: w, height: h, access: .rows(rowOverhead: overhead, spool: true)),
+               s.mode == .spooledStrips, s.geometry!.overhead < 2.2 {
+                XCTAssertLessThan(s.geometry!.overhead, bands.geometry!.overhead)
                 return kb << 10
             }
         }
@@ -70,8 +72,7 @@ final class SpoolTests: XCTestCase {
             defer { try? FileManager.default.removeItem(atPath: dir) }
             var listed: [String]?
             let spooled = try withTMPDIR(dir) {
-                try run(try TiledSmoother(model: model, precision: .fp32, threads: 2, memoryBudget: budget,
-                                          rowOverhead: LayoutRows.rowOverhead(input: input, output: output)), strength: strength,
+                try run(try TiledSmoother(model: model, precision: .fp32, threads: 2, memoryBudget: budget), strength: strength,
                         duringWrite: { if listed == nil { listed = try? FileManager.default.contentsOfDirectory(atPath: dir) } })
             }
             XCTAssertEqual(spooled.bytes, reference.bytes, "strength \(strength): spooled strips = the run with room to spare")
@@ -86,9 +87,10 @@ final class SpoolTests: XCTestCase {
         let budget = try spoolingBudget(model)
         let reference = try run(try TiledSmoother(model: model, precision: .fp32))
         let bands = try withTMPDIR("/nonexistent-csgis-dir") {
-            XCTAssertNil(SpooledImage.make(input: input, output: output), "no directory, no spool")
-            return try run(try TiledSmoother(model: model, precision: .fp32, memoryBudget: budget,
-                                      rowOverhead: LayoutRows.rowOverhead(input: input, output: output)))
+            XCTAssertFalse(SpooledImage.hasRoom(input: input, output: output, inputInPlace: false), "no directory, no spool")
+            XCTAssertEqual(try TiledSmoother(model: model, precision: .fp32, memoryBudget: budget)
+                .plan(width: w, height: h, access: LayoutRows.access(input: input, output: output)).mode, .bands)
+            return try run(try TiledSmoother(model: model, precision: .fp32, memoryBudget: budget))
         }
         XCTAssertEqual(bands.bytes, reference.bytes, "bands at the same budget: the same bytes")
     }
@@ -97,21 +99,20 @@ final class SpoolTests: XCTestCase {
     /// the header claims, up to the largest layout there is.
     func testNoSpoolForMoreThanTheDiskHolds() throws {
         let giant = try PixelLayout(width: 1 << 29, height: 1 << 30, channels: 4, alpha: 3, sample: .u16)
-        XCTAssertNil(SpooledImage.make(input: giant, output: giant))
-        XCTAssertNotNil(SpooledImage.make(input: input, output: output))
+        XCTAssertFalse(SpooledImage.hasRoom(input: giant, output: giant, inputInPlace: false))
+        XCTAssertTrue(SpooledImage.hasRoom(input: input, output: output, inputInPlace: false))
     }
 
     /// A spool in memory (tmpfs: /dev/shm here) would spend the RAM the budget keeps.
     func testNoSpoolInMemory() throws {
         guard SpooledImage.isInMemory("/dev/shm") else { throw XCTSkip("/dev/shm is not a tmpfs here") }
-        XCTAssertNil(SpooledImage.make(input: input, output: output, directory: "/dev/shm"))
+        XCTAssertFalse(SpooledImage.hasRoom(input: input, output: output, inputInPlace: false, directory: "/dev/shm"))
         XCTAssertFalse(SpooledImage.isInMemory(FileManager.default.currentDirectoryPath), "the checkout is on disk")
     }
 
     func testASpooledRunCancelsAndWritesNothing() throws {
         let model = try CSGISModel(contentsOf: Fixtures.path("tiny-4x1.safetensors"))
-        let t = try TiledSmoother(model: model, precision: .fp32, memoryBudget: try spoolingBudget(model),
-                                  rowOverhead: LayoutRows.rowOverhead(input: input, output: output))
+        let t = try TiledSmoother(model: model, precision: .fp32, memoryBudget: try spoolingBudget(model))
         for after in [1, 50] {  // while filling the spool, and while running strips
             var polls = 0
             var wrote = false
@@ -127,8 +128,7 @@ final class SpoolTests: XCTestCase {
     /// a "stop" while the spool fills cancels before anything is written.
     func testProgressSpansFillRunAndDrainAndCancelsWhileFilling() throws {
         let model = try CSGISModel(contentsOf: Fixtures.path("tiny-4x1.safetensors"))
-        let t = try TiledSmoother(model: model, precision: .fp32, memoryBudget: try spoolingBudget(model),
-                                  rowOverhead: LayoutRows.rowOverhead(input: input, output: output))
+        let t = try TiledSmoother(model: model, precision: .fp32, memoryBudget: try spoolingBudget(model))
         var seen: [(fraction: Double, calls: String)] = []
         var calls = ""
         let r = try run(t, progress: { p in seen.append((p.fraction, calls)); return true }, duringWrite: { calls += "w" })
@@ -154,8 +154,7 @@ final class SpoolTests: XCTestCase {
     /// and the bytes are those of the run with room to spare.
     func testAnInputFileIsReadInPlace() throws {
         let model = try CSGISModel(contentsOf: Fixtures.path("tiny-4x1.safetensors"))
-        let t = try TiledSmoother(model: model, precision: .fp32, memoryBudget: try spoolingBudget(model),
-                                  rowOverhead: LayoutRows.rowOverhead(input: input, output: output))
+        let t = try TiledSmoother(model: model, precision: .fp32, memoryBudget: try spoolingBudget(model))
         let layout = try PixelLayout(width: w, height: h, channels: 4, alpha: 3, sample: .u16BigEndian)
         var bytes = [UInt8](repeating: 0x50, count: 13)  // a header's worth of other bytes first
         for y in 0..<h { for i in 0..<(w * 4) {

@@ -31,9 +31,11 @@ final class StripTests: XCTestCase {
         // the smallest budget in 16 KB steps at which strips are chosen with little recomputation
         var found: (budget: Int, strips: TileGeometry, bands: TileGeometry)?
         for kb in stride(from: 1024, to: 64 << 10, by: 16) where found == nil {
-            if let s = try? TileGeometry.choose(width: w, height: h, model: model.config, precision: .fp32, budget: kb << 10, randomAccess: true),
-               s.isStrips, s.overhead < 2.2, let b = try? TileGeometry.choose(width: w, height: h, model: model.config, precision: .fp32, budget: kb << 10) {
-                found = (kb << 10, s, b)
+            func plan(_ access: ImageAccess) -> Plan? {
+                try? Plan.make(model: model.config, precision: .fp32, width: w, height: h, access: access, budget: kb << 10)
+            }
+            if let s = plan(.regions), s.mode == .strips, s.geometry!.overhead < 2.2, let b = plan(.rows()), b.mode == .bands {
+                found = (kb << 10, s.geometry!, b.geometry!)
             }
         }
         let f = try XCTUnwrap(found, "no budget gives strips")
@@ -46,7 +48,9 @@ final class StripTests: XCTestCase {
             let t = try TiledSmoother(model: model, precision: .fp32, threads: threads, memoryBudget: f.budget)
             let image = ArrayImage(img)
             var fractions: [Double] = []
-            try t.run(width: w, height: h, image: image, strength: strength, progress: { fractions.append($0.fraction); return true })
+            let plan = try t.plan(width: w, height: h, access: .regions, strength: strength)
+            XCTAssertEqual(plan.mode, .strips)
+            try t.run(plan, image: image, progress: { fractions.append($0.fraction); return true })
             let expected = strength == 1 ? whole : zip(img.pixels, whole).map { $0 + strength * ($1 - $0) }
             XCTAssertEqual(image.output, expected, "threads \(threads): max abs diff \(maxAbsDiff(image.output, expected))")
             XCTAssertGreaterThan(image.writes, f.strips.tilesAcross, "written strip by strip, row block by row block")
@@ -55,7 +59,8 @@ final class StripTests: XCTestCase {
         // cancel from the progress callback
         let t = try TiledSmoother(model: model, precision: .fp32, memoryBudget: f.budget)
         var calls = 0
-        XCTAssertThrowsError(try t.run(width: w, height: h, image: ArrayImage(img), progress: { _ in calls += 1; return calls < 3 })) {
+        XCTAssertThrowsError(try t.run(try t.plan(width: w, height: h, access: .regions), image: ArrayImage(img),
+                                       progress: { _ in calls += 1; return calls < 3 })) {
             XCTAssertEqual($0 as? CSGISError, .cancelled)
         }
     }

@@ -13,7 +13,7 @@ final class TilingTests: XCTestCase {
         let whole = try Smoother(model: model, precision: precision, threads: 1).smooth(img).image.pixels
         for t in tiles { for n in threads {
             let tiled = try TiledSmoother(model: model, precision: precision, threads: n, tileSize: t)
-            let g = try tiled.geometry(width: width, height: height)
+            let g = try tiled.plan(width: width, height: height).geometry!
             let out = try tiled.smooth(img).pixels
             // the same floats, not merely close: every output pixel gets the same arithmetic
             XCTAssertEqual(out, whole, "\(name) \(precision) tile \(t) threads \(n): max abs diff \(maxAbsDiff(out, whole))")
@@ -43,11 +43,9 @@ final class TilingTests: XCTestCase {
         let model = try CSGISModel(contentsOf: Fixtures.path("random-64x12.safetensors"))
         let img = try image(width: 150, height: 90)
         let dense = try TiledSmoother(model: model, precision: .fp32, memoryBudget: 1 << 30)
-        XCTAssertTrue(try dense.geometry(width: 150, height: 90).isDense)
+        XCTAssertEqual(try dense.plan(width: 150, height: 90).mode, .dense)
         let rows = try TiledSmoother(model: model, precision: .fp32, memoryBudget: 1 << 30, rowsPerStep: 8)
-        let g = try rows.geometry(width: 150, height: 90)
-        XCTAssertFalse(g.isDense)
-        XCTAssertTrue(g.isWholeImage)
+        XCTAssertEqual(try rows.plan(width: 150, height: 90).mode, .rows)
         var fractions: [Double] = []
         let a = try dense.smooth(img, progress: { fractions.append($0.fraction); return true }).pixels
         XCTAssertGreaterThan(fractions.count, 5, "progress between layers in the dense pass")
@@ -60,7 +58,7 @@ final class TilingTests: XCTestCase {
 
     func testHaloIsTheReceptiveRadius() throws {
         let m = try CSGISModel(contentsOf: Fixtures.path("tiny-4x1.safetensors"))
-        XCTAssertEqual(try TiledSmoother(model: m, tileSize: 32).geometry(width: 500, height: 500).halo, 69)
+        XCTAssertEqual(try TiledSmoother(model: m, tileSize: 32).plan(width: 500, height: 500).geometry?.halo, 69)
         // Too little context must break exactness: shows the comparison above can fail.
         let img = try image(width: 120, height: 90)
         let whole = try Smoother(model: m, precision: .fp32).smooth(img).image.pixels
@@ -74,7 +72,7 @@ final class TilingTests: XCTestCase {
     func testBudgetTooSmallNamesTheMinimum() throws {
         let m = try CSGISModel(contentsOf: Fixtures.path("random-64x12.safetensors"))
         let t = try TiledSmoother(model: m, precision: .fp32, memoryBudget: 1 << 20)
-        XCTAssertThrowsError(try t.geometry(width: 4000, height: 3000)) { e in
+        XCTAssertThrowsError(try t.plan(width: 4000, height: 3000)) { e in
             let s = "\(e)"
             XCTAssertTrue(s.contains("too small") && s.contains("at least"), s)
         }
@@ -82,9 +80,9 @@ final class TilingTests: XCTestCase {
 
     func testSchedulerKeepsOverheadLowAtDefaultBudget() throws {
         let m = try CSGISModel(contentsOf: Fixtures.repo.appendingPathComponent("models/csgis-base.safetensors").path)
-        let g = try TileGeometry.choose(width: 2048, height: 2048, model: m.config, precision: .fp32, budget: TileGeometry.defaultBudget)
+        let g = try Plan.make(model: m.config, precision: .fp32, width: 2048, height: 2048, access: .rows()).geometry!
         XCTAssertLessThanOrEqual(g.overhead, 1.35)
-        let small = try TileGeometry.choose(width: 2048, height: 2048, model: m.config, precision: .fp32, budget: 256 << 20)
+        let small = try Plan.make(model: m.config, precision: .fp32, width: 2048, height: 2048, access: .rows(), budget: 256 << 20).geometry!
         XCTAssertLessThanOrEqual(small.estimatedBytes, 256 << 20)
         XCTAssertGreaterThan(small.tilesAcross * small.tilesDown, 1)
     }
@@ -94,6 +92,7 @@ final class TilingTests: XCTestCase {
         let img = try image(width: 50, height: 40)
         let t = try TiledSmoother(model: m, precision: .fp32)
         XCTAssertEqual(try t.smooth(img, strength: 0).pixels, img.pixels)
+        XCTAssertEqual(try t.plan(width: 50, height: 40, strength: 0).mode, .passThrough)
         let full = try t.smooth(img).pixels, half = try t.smooth(img, strength: 0.5).pixels
         for i in stride(from: 0, to: full.count, by: 97) {
             XCTAssertEqual(half[i], img.pixels[i] + 0.5 * (full[i] - img.pixels[i]), accuracy: 1e-6)
@@ -122,6 +121,6 @@ final class DefaultBudgetTests: XCTestCase {
         let text = String(decoding: FileHandle(forReadingAtPath: "/proc/meminfo")!.readDataToEndOfFile(), as: UTF8.self)
         let kb = Int(text.split(separator: "\n").first { $0.hasPrefix("MemAvailable:") }!.split(separator: " ")[1])!
         // MemAvailable moves a little between the two reads
-        XCTAssertEqual(Double(TileGeometry.defaultBudget), Double(kb * 1024 / 2), accuracy: Double(kb * 1024) * 0.05)
+        XCTAssertEqual(Double(Plan.defaultBudget), Double(kb * 1024 / 2), accuracy: Double(kb * 1024) * 0.05)
     }
 }

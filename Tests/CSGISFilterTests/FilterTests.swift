@@ -68,14 +68,20 @@ final class FilterTests: XCTestCase {
     func testWholeOrStreamedIsDecidedByThresholdAndBudget() throws {
         var o = FilterOptions()
         o.memory = 64 << 20
+        o.strength = 0  // the plan needs no model then; the choice is the planner's all the same
         let j = FilterJob(options: o)
-        XCTAssertTrue(try j.readWhole(width: 100, height: 100, channels: 3, bytesPerSample: 1, threshold: 1 << 20, smoother: nil))
-        XCTAssertFalse(try j.readWhole(width: 1000, height: 1000, channels: 3, bytesPerSample: 1, threshold: 1 << 20, smoother: nil),
-                       "over the threshold: streamed")
-        XCTAssertFalse(try j.readWhole(width: 4000, height: 4000, channels: 3, bytesPerSample: 1, threshold: 1 << 30, smoother: nil),
-                       "over the budget: streamed")
-        XCTAssertFalse(try j.readWhole(width: 1 << 40, height: 1 << 40, channels: 4, bytesPerSample: 2, threshold: 1 << 30, smoother: nil),
-                       "an overflowing size is never read whole")
+        func readsWhole(_ w: Int, _ h: Int, threshold: Int) throws -> Bool {
+            let layout = try PixelLayout.samples(width: w, height: h, channels: 3, maxval: 65535)
+            let plan = try j.makePlan(layout, access: .rows(), whole: j.wholeBytes(width: w, height: h, channels: 3, bytesPerSample: 1,
+                                                                                     threshold: threshold)).1
+            XCTAssertEqual(plan.mode, .passThrough)
+            return plan.readsWhole
+        }
+        XCTAssertTrue(try readsWhole(100, 100, threshold: 1 << 20))
+        XCTAssertFalse(try readsWhole(1000, 1000, threshold: 1 << 20), "over the threshold: streamed")
+        XCTAssertFalse(try readsWhole(4000, 4000, threshold: 1 << 30), "over the budget: streamed")
+        XCTAssertNil(j.wholeBytes(width: 1 << 40, height: 1 << 40, channels: 4, bytesPerSample: 2, threshold: 1 << 30),
+                     "an overflowing size is never read whole")
     }
 
     /// Runs the job in-process on `input`'s bytes: (output bytes or nil, error).

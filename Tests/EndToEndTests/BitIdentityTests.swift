@@ -16,8 +16,9 @@ final class BitIdentityTests: XCTestCase {
         var steps: [Int: Int] = [:]  // rows per step -> smallest budget in MB
         let layout = try PixelLayout.samples(width: width, height: height, channels: channels, maxval: 65535)  // the filter's rows
         for mb in 1...256 {
-            if let g = try? TileGeometry.choose(width: width, height: height, model: model.config, precision: try precision.resolved(),
-                                                budget: mb << 20, rowOverhead: LayoutRows.rowOverhead(input: layout, output: layout)), steps[g.rowsPerStep] == nil {
+            if let g = (try? Plan.make(model: model.config, precision: try precision.resolved(), width: width, height: height,
+                                       access: .rows(rowOverhead: LayoutRows.rowOverhead(input: layout, output: layout)),
+                                       budget: mb << 20))?.geometry, steps[g.rowsPerStep] == nil {
                 steps[g.rowsPerStep] = mb
             }
         }

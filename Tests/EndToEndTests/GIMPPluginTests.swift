@@ -147,9 +147,9 @@ final class GIMPPluginTests: XCTestCase {
         XCTAssertGreaterThan(colourDiff(b, orig, rect: rect), 3)
         let model = try CSGISModel(contentsOf: Harness.tinyModel)
         let R = model.config.receptiveRadius
-        let g = try TileGeometry.choose(width: min(1200, 1050 + R) - max(0, 150 - R), height: 80, model: model.config,
-                                        precision: .fp32, budget: 3 << 20, randomAccess: true)
-        XCTAssertTrue(g.isStrips && g.tilesAcross > 1, "3 MB means strips here")
+        let p = try Plan.make(model: model.config, precision: .fp32, width: min(1200, 1050 + R) - max(0, 150 - R), height: 80,
+                              access: .regions, budget: 3 << 20)
+        XCTAssertTrue(p.mode == .strips && p.geometry!.tilesAcross > 1, "3 MB means strips here")
     }
 
     /// The GUI GIMP under a virtual X server: Cancel in GIMP's progress dialog, clicked while

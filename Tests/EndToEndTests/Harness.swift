@@ -92,7 +92,7 @@ enum Harness {
         }, write: { first, count, src in
             out.samples.withUnsafeMutableBytes { ($0.baseAddress! + first * n).copyMemory(from: src, byteCount: count * n) }
         })
-        try t.run(width: img.width, height: img.height, source: rows, sink: rows)
+        try t.run(try t.plan(width: img.width, height: img.height), source: rows, sink: rows)
         return out
     }
 
