@@ -5,101 +5,6 @@ import Foundation
 // The C ABI of libcsgis (see Sources/CSGISCHeader/include/csgis.h). Swift names differ from
 // the C symbols so they do not collide with the imported declarations.
 
-// MARK: errors
-
-private let errorKey: pthread_key_t = {
-    var k = pthread_key_t()
-    pthread_key_create(&k) { free($0) }
-    return k
-}()
-
-private func setError(_ message: String) {
-    if let old = pthread_getspecific(errorKey) { free(old) }
-    pthread_setspecific(errorKey, strdup(message))
-}
-
-private func fail(_ status: csgis_status, _ message: String) -> csgis_status {
-    setError(message)
-    return status
-}
-
-private func status(for error: Error) -> csgis_status {
-    let m = "\(error)"
-    switch error as? CSGISError {
-    case .cannotRead?, .io?: return fail(CSGIS_ERR_IO, m)
-    case .invalidWeights?: return fail(CSGIS_ERR_INVALID_MODEL, m)
-    case .invalidImage?, .invalidArgument?: return fail(CSGIS_ERR_INVALID_ARGUMENT, m)
-    case .unsupported?: return fail(CSGIS_ERR_UNSUPPORTED, m)
-    case .outOfMemory?: return fail(CSGIS_ERR_OUT_OF_MEMORY, m)
-    case .cancelled?: return fail(CSGIS_ERR_CANCELLED, m)
-    case .backend?: return fail(CSGIS_ERR_INTERNAL, m)
-    case nil: return error is CallbackFailure ? fail(CSGIS_ERR_CALLBACK, m) : fail(CSGIS_ERR_INTERNAL, m)
-    }
-}
-
-private struct CallbackFailure: Error, CustomStringConvertible {
-    var description: String
-}
-
-@_cdecl("csgis_last_error")
-public func cLastError() -> UnsafePointer<CChar> {
-    if let p = pthread_getspecific(errorKey) { return UnsafePointer(p.assumingMemoryBound(to: CChar.self)) }
-    return UnsafePointer(emptyString)
-}
-private let emptyString: UnsafeMutablePointer<CChar> = strdup("")!
-private let versionString: UnsafeMutablePointer<CChar> = strdup(CSGISVersion.string)!
-
-@_cdecl("csgis_version")
-public func cVersion() -> UnsafePointer<CChar> { UnsafePointer(versionString) }
-
-// MARK: models
-
-/// This library's own file (from the process's memory map), so that model names resolve
-/// to PREFIX/share/csgis/models beside it. (procfs files report size 0: read as a stream.)
-private func libraryFile() -> URL {
-    if let h = FileHandle(forReadingAtPath: "/proc/self/maps"), case let maps = String(decoding: h.readDataToEndOfFile(), as: UTF8.self),
-       let line = maps.split(separator: "\n").first(where: { $0.hasSuffix("/libcsgis.so") || $0.contains("/libcsgis.so.") }),
-       let slash = line.firstIndex(of: "/") {
-        return URL(fileURLWithPath: String(line[slash...]))
-    }
-    return URL(fileURLWithPath: "/usr/local/lib/libcsgis.so")
-}
-
-@_cdecl("csgis_model_load")
-public func cModelLoad(_ path: UnsafePointer<CChar>?, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> csgis_status {
-    guard let out else { return fail(CSGIS_ERR_INVALID_ARGUMENT, "csgis_model_load: out is NULL") }
-    out.pointee = nil
-    do {
-        let file = try ModelResolver.resolve(path.map { String(cString: $0) }, besideExecutableAt: libraryFile())
-        let model = try CSGISModel(contentsOf: file)
-        out.pointee = handle(model)
-        return CSGIS_OK
-    } catch { return status(for: error) }
-}
-
-@_cdecl("csgis_model_free")
-public func cModelFree(_ model: OpaquePointer?) { release(model, CSGISModel.self) }
-
-/// A handle for the caller: the object retained until `release`.
-private func handle(_ o: AnyObject) -> OpaquePointer { OpaquePointer(Unmanaged.passRetained(o).toOpaque()) }
-/// The object behind a handle (not retained).
-private func object<T: AnyObject>(_ p: OpaquePointer?, _: T.Type) -> T? {
-    p.map { Unmanaged<T>.fromOpaque(UnsafeRawPointer($0)).takeUnretainedValue() }
-}
-/// Ends a handle (NULL is ignored).
-private func release<T: AnyObject>(_ p: OpaquePointer?, _: T.Type) {
-    p.map { Unmanaged<T>.fromOpaque(UnsafeRawPointer($0)).release() }
-}
-private func modelFrom(_ p: OpaquePointer?) -> CSGISModel? { object(p, CSGISModel.self) }
-
-@_cdecl("csgis_model_get_info")
-public func cModelGetInfo(_ model: OpaquePointer?, _ info: UnsafeMutablePointer<csgis_model_info>?) -> csgis_status {
-    guard let m = modelFrom(model), let info else { return fail(CSGIS_ERR_INVALID_ARGUMENT, "csgis_model_get_info: NULL argument") }
-    info.pointee = csgis_model_info(dim: Int32(m.config.dim), num_block: Int32(m.config.numBlock),
-                                    receptive_radius: Int32(m.config.receptiveRadius), parameters: Int64(m.config.parameterCount))
-    return CSGIS_OK
-}
-
 // MARK: options and images
 
 @_cdecl("csgis_default_options")
@@ -123,7 +28,7 @@ private func layout(_ d: csgis_image, _ what: String) throws -> PixelLayout {
 
 /// Checks the engine options before anything is allocated -> the scheduler for them, on the
 /// context's engine when there is one (strength and budget are checked by the planner).
-private func smoother(_ model: CSGISModel, _ o: csgis_options, context: Context? = nil) throws -> TiledSmoother {
+private func smoother(_ model: CSGISModel, _ o: csgis_options, context: Context? = nil) throws -> Scheduler {
     guard let p = Precision.allCases.first(where: { [.auto: CSGIS_PRECISION_AUTO, .fp32: CSGIS_PRECISION_FP32, .bf16: CSGIS_PRECISION_BF16][$0] == o.precision }) else {
         throw CSGISError.invalidArgument("options: unknown precision \(o.precision.rawValue)")
     }
@@ -133,16 +38,16 @@ private func smoother(_ model: CSGISModel, _ o: csgis_options, context: Context?
     guard o.memory_budget >= 0 else {
         throw CSGISError.invalidArgument("options: memory_budget \(UInt(bitPattern: o.memory_budget)) is larger than any machine's memory")
     }
-    let engine: Smoother
+    let engine: Engine
     if let c = context {
         guard try p.resolved() == c.smoother.precision, Int(o.threads) == c.smoother.threads else {
             throw CSGISError.invalidArgument("options: precision and threads must be those the context was made with")
         }
         engine = c.smoother
     } else {
-        engine = try Smoother(model: model, precision: p, threads: Int(o.threads))
+        engine = try Engine(model: model, precision: p, threads: Int(o.threads))
     }
-    return TiledSmoother(smoother: engine, memoryBudget: o.memory_budget == 0 ? nil : Int(o.memory_budget),
+    return Scheduler(smoother: engine, memoryBudget: o.memory_budget == 0 ? nil : Int(o.memory_budget),
                          tileSize: o.tile_size == 0 ? nil : Int(o.tile_size))
 }
 
@@ -150,8 +55,8 @@ private func smoother(_ model: CSGISModel, _ o: csgis_options, context: Context?
 
 /// A model's engine kept between calls (csgis_context).
 final class Context {
-    let smoother: Smoother
-    init(_ s: Smoother) { smoother = s }
+    let smoother: Engine
+    init(_ s: Engine) { smoother = s }
 }
 
 private func contextFrom(_ p: OpaquePointer?) -> Context? { object(p, Context.self) }

@@ -35,7 +35,7 @@ final class DNNLPrimitive {
     }
 }
 
-/// A CPU engine and its stream. One per `Smoother`; not shared between threads.
+/// A CPU engine and its stream. One per `Engine`; not shared between threads.
 final class DNNLContext {
     let engine: dnnl_engine_t
     let stream: dnnl_stream_t

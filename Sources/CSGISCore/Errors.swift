@@ -1,3 +1,5 @@
+import Foundation
+
 /// Every failure the core reports: each names the problem in words a user can act on.
 public enum CSGISError: Error, CustomStringConvertible, Equatable {
     /// The weights file is missing or cannot be read.
@@ -32,4 +34,12 @@ public enum CSGISError: Error, CustomStringConvertible, Equatable {
         case .cancelled: return "cancelled"
         }
     }
+}
+
+/// A byte count for messages; `roundingUp` for what is needed, so "budget 18 MB is too small;
+/// at least 19 MB is needed" never names the budget it refuses.
+func mb(_ bytes: Int, roundingUp: Bool = false) -> String {
+    var m = Double(bytes) / 1_048_576, k = Double(bytes) / 1024
+    if roundingUp { m = m >= 10 ? m.rounded(.up) : (m * 10).rounded(.up) / 10; k = k.rounded(.up) }
+    return m >= 10 ? String(format: "%.0f MB", m) : m >= 1 ? String(format: "%.1f MB", m) : String(format: "%.0f KB", k)
 }

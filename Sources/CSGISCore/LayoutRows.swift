@@ -19,7 +19,7 @@ public final class LayoutRows: RowSource, RowSink {
     }
 
     /// Bytes held per row in flight (the kept input row, the output row being written), for
-    /// the scheduler's budget: `TiledSmoother(rowOverhead:)`.
+    /// the scheduler's budget: `Scheduler(rowOverhead:)`.
     public static func rowOverhead(input: PixelLayout, output: PixelLayout) -> Int { input.stride + output.stride + 64 }
 
     public func readRows(_ count: Int, into buffer: UnsafeMutablePointer<Float>) throws {
@@ -69,12 +69,12 @@ extension LayoutRows {
     /// `file`: the same pixels also lie in a seekable file, which the strips then read in
     /// place instead of spooling the rows (only the results are spooled).
     /// `smoother`: the engine; nil only for a plan that passes through.
-    public static func smooth(_ plan: Plan, _ smoother: TiledSmoother?, input: PixelLayout, output: PixelLayout,
+    public static func smooth(_ plan: Plan, _ smoother: Scheduler?, input: PixelLayout, output: PixelLayout,
                               read: @escaping Transfer, write: @escaping Transfer, file: InputFile? = nil,
                               progress: ((SmoothingProgress) -> Bool)? = nil, shouldStop: @escaping () -> Bool = { false }) throws {
         guard let t = smoother, plan.mode != .passThrough else {
             let rows = LayoutRows(input: input, output: output, passThrough: true, read: read, write: write)
-            return try TiledSmoother.passThrough(width: input.width, height: input.height, source: rows, sink: rows)
+            return try Scheduler.passThrough(width: input.width, height: input.height, source: rows, sink: rows)
         }
         guard plan.mode == .spooledStrips else {
             let rows = LayoutRows(input: input, output: output, passThrough: false, read: read, write: write)
@@ -96,7 +96,7 @@ extension LayoutRows {
     /// The one row path over an image read and written by rectangle (the caller's memory or
     /// region callbacks), as `plan` says (made with `.regions` access): the scheduler runs over
     /// it directly, and the whole rows of a pass-through are rectangles of the full width.
-    public static func smooth(_ plan: Plan, _ smoother: TiledSmoother?, image: RegionImage,
+    public static func smooth(_ plan: Plan, _ smoother: Scheduler?, image: RegionImage,
                               progress: ((SmoothingProgress) -> Bool)? = nil, shouldStop: @escaping () -> Bool = { false }) throws {
         guard let t = smoother, plan.mode != .passThrough else {
             let i = image.input, o = image.output

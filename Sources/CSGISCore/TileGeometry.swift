@@ -68,7 +68,7 @@ public struct TileGeometry: Equatable, Sendable {
     static func denseBytes(width: Int, height: Int, model: ModelConfig, precision: Precision, rowOverhead: Int) -> Int {
         let (px, o) = width.multipliedReportingOverflow(by: height)
         guard !o, px < Int.max / 1024 else { return .max }
-        return Smoother.activationBytes(pixels: px, config: model, precision: precision) + px * 12
+        return Engine.activationBytes(pixels: px, config: model, precision: precision) + px * 12
             + height * rowOverhead + model.parameterCount * (4 + precision.activationBytes) * 2 + 64 * width * 12
     }
 
@@ -168,26 +168,5 @@ public struct TileGeometry: Equatable, Sendable {
                                          + "at least \(mb(smallest!.estimatedBytes, roundingUp: true)) is needed")
         }
         return b
-    }
-}
-
-/// A byte count for messages; `roundingUp` for what is needed, so "budget 18 MB is too small;
-/// at least 19 MB is needed" never names the budget it refuses.
-func mb(_ bytes: Int, roundingUp: Bool = false) -> String {
-    var m = Double(bytes) / 1_048_576, k = Double(bytes) / 1024
-    if roundingUp { m = m >= 10 ? m.rounded(.up) : (m * 10).rounded(.up) / 10; k = k.rounded(.up) }
-    return m >= 10 ? String(format: "%.0f MB", m) : m >= 1 ? String(format: "%.1f MB", m) : String(format: "%.0f KB", k)
-}
-
-/// A small thread-safe memo table.
-final class Cache<K: Hashable, V>: @unchecked Sendable {
-    private var table: [K: V] = [:]
-    private let lock = NSLock()
-    func get(_ k: K, _ make: () -> V) -> V {
-        lock.lock(); defer { lock.unlock() }
-        if let v = table[k] { return v }
-        let v = make()
-        table[k] = v
-        return v
     }
 }

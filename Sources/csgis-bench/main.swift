@@ -27,7 +27,7 @@ guard let precision = Precision(rawValue: precisionName) else {
 }
 let threads = number("--threads", 0)
 let runs = number("--runs", 3)
-// --tiled BYTES: stream a procedural image through TiledSmoother under that budget instead.
+// --tiled BYTES: stream a procedural image through Scheduler under that budget instead.
 let tiledBudget = option("--tiled").flatMap { Int($0) }
 let forcedTile = option("--tile").flatMap { Int($0) }
 let forcedRows = option("--rows").flatMap { Int($0) }
@@ -100,7 +100,7 @@ if let budget = tiledBudget {
             print("{\"mode\":\"\(plan.mode)\",\"strips\":\(plan.mode == .strips),\"dense\":\(plan.mode == .dense),\"tile_w\":\(g.tileWidth),\"tile_h\":\(g.tileHeight),\"tiles\":\(g.tilesAcross * g.tilesDown),\"rows_per_step\":\(g.rowsPerStep),\"overhead\":\(g.overhead),\"estimated_mb\":\(Double(g.estimatedBytes) / 1_048_576),\"budget_mb\":\(Double(budget) / 1_048_576)}")
             exit(0)
         }
-        let t = try TiledSmoother(model: model, precision: precision, threads: threads, memoryBudget: budget, tileSize: forcedTile, rowsPerStep: forcedRows)
+        let t = try Scheduler(model: model, precision: precision, threads: threads, memoryBudget: budget, tileSize: forcedTile, rowsPerStep: forcedRows)
         let plan = try t.plan(width: w, height: h, access: randomAccess ? .regions : .rows())
         let g = plan.geometry!
         let rssBefore = peakRSSMB()
@@ -131,7 +131,7 @@ do {
     let t0 = Date()
     let model = try CSGISModel(contentsOf: args[0])
     let loadMs = Date().timeIntervalSince(t0) * 1000
-    let smoother = try Smoother(model: model, precision: precision, threads: threads)
+    let smoother = try Engine(model: model, precision: precision, threads: threads)
     // A deterministic textured test pattern (values matter little for speed, but avoid zeros).
     var px = [Float](repeating: 0, count: w * h * 3)
     for y in 0..<h { for x in 0..<w { for c in 0..<3 {

@@ -33,8 +33,8 @@ struct CSGISSmooth: ParsableCommand {
         do { try Plan.check(strength: strength) } catch { throw ValidationError("--strength must be in 0...1") }
         guard Precision(rawValue: precision) != nil else { throw ValidationError("--precision must be auto, fp32 or bf16") }
         guard threads >= 0 else { throw ValidationError("--threads must be 0 or more") }
-        guard threads <= Smoother.maxThreads else {
-            throw ValidationError("--threads \(threads) is more than \(Smoother.maxThreads) (4 x the \(ProcessInfo.processInfo.activeProcessorCount) cores)")
+        guard threads <= Engine.maxThreads else {
+            throw ValidationError("--threads \(threads) is more than \(Engine.maxThreads) (4 x the \(ProcessInfo.processInfo.activeProcessorCount) cores)")
         }
         if let tile { guard tile >= TileGeometry.minTile else { throw ValidationError("--tile must be at least \(TileGeometry.minTile) pixels") } }
         if let memory {

@@ -6,7 +6,7 @@ final class ReferenceTests: XCTestCase {
     func check(model name: String, tolerance: Float) throws {
         let model = try CSGISModel(contentsOf: Fixtures.path("\(name).safetensors"))
         let ref = try Fixtures.reference(name)
-        let out = try Smoother(model: model, precision: .fp32).smooth(ref.input)
+        let out = try Engine(model: model, precision: .fp32).smooth(ref.input)
         let expected = zip(ref.out1, ref.out2).map { $0 + $1 }
         print("\(name) fp32: max |result - reference| = \(maxAbsDiff(out.image.pixels, expected)), edge \(maxAbsDiff(out.edge, ref.edge))")
         XCTAssertLessThanOrEqual(maxAbsDiff(out.image.pixels, expected), tolerance, "out1 + out2")
@@ -27,7 +27,7 @@ final class ReferenceTests: XCTestCase {
     func testNoConvolutionFallsBackToTheReferenceKernel() throws {
         let model = try CSGISModel(contentsOf: Fixtures.path("random-64x12.safetensors"))
         for precision in [Precision.fp32] + (CPUInfo.hasNativeBF16 ? [.bf16] : []) {
-            let s = try Smoother(model: model, precision: precision)
+            let s = try Engine(model: model, precision: precision)
             _ = try s.smooth(try RGBImage(width: 40, height: 30, pixels: [Float](repeating: 0.5, count: 3600)))
             XCTAssertFalse(s.implementations.isEmpty)
             XCTAssertFalse(s.implementations.contains { $0.hasPrefix("ref") }, "\(precision) on \(CPUInfo.isaName): \(s.implementations)")
@@ -37,7 +37,7 @@ final class ReferenceTests: XCTestCase {
     func testRepeatedRunsAndSizeChangesGiveTheSameResult() throws {
         let model = try CSGISModel(contentsOf: Fixtures.path("tiny-4x1.safetensors"))
         let ref = try Fixtures.reference("tiny-4x1")
-        let s = try Smoother(model: model, precision: .fp32)
+        let s = try Engine(model: model, precision: .fp32)
         let first = try s.smooth(ref.input)
         _ = try s.smooth(try RGBImage(width: 7, height: 5, pixels: [Float](repeating: 0.5, count: 105)))
         let again = try s.smooth(ref.input)
@@ -49,8 +49,8 @@ final class ReferenceTests: XCTestCase {
         let bgr = try CSGISModel(contentsOf: Fixtures.path("tiny-4x1-bgr.safetensors"))
         XCTAssertEqual(bgr.channelOrder, .bgr)
         let ref = try Fixtures.reference("tiny-4x1")
-        let a = try Smoother(model: rgb, precision: .fp32).smooth(ref.input)
-        let b = try Smoother(model: bgr, precision: .fp32).smooth(ref.input)
+        let a = try Engine(model: rgb, precision: .fp32).smooth(ref.input)
+        let b = try Engine(model: bgr, precision: .fp32).smooth(ref.input)
         XCTAssertLessThanOrEqual(maxAbsDiff(a.image.pixels, b.image.pixels), 1e-6)
         XCTAssertLessThanOrEqual(maxAbsDiff(a.edge, b.edge), 1e-6)
     }
@@ -62,8 +62,8 @@ final class ReferenceTests: XCTestCase {
         let ref = try Fixtures.reference("random-64x12")
         for path in [Fixtures.repo.appendingPathComponent("models/csgis-base.safetensors").path, Fixtures.path("random-64x12.safetensors")] {
             let model = try CSGISModel(contentsOf: path)
-            let f32 = try Smoother(model: model, precision: .fp32).smooth(ref.input)
-            let b16 = try Smoother(model: model, precision: .bf16).smooth(ref.input)
+            let f32 = try Engine(model: model, precision: .fp32).smooth(ref.input)
+            let b16 = try Engine(model: model, precision: .bf16).smooth(ref.input)
             let p = psnr8(b16.image.pixels, f32.image.pixels)
             print("bf16 vs fp32 (\(path)): \(p) dB 8-bit PSNR, max abs \(maxAbsDiff(b16.image.pixels, f32.image.pixels))")
             XCTAssertGreaterThanOrEqual(p, 45, "\(path): bf16 vs fp32 8-bit PSNR \(p) dB")
@@ -74,7 +74,7 @@ final class ReferenceTests: XCTestCase {
     func testCancellationStopsTheRun() throws {
         let model = try CSGISModel(contentsOf: Fixtures.path("tiny-4x1.safetensors"))
         let ref = try Fixtures.reference("tiny-4x1")
-        XCTAssertThrowsError(try Smoother(model: model, precision: .fp32).smooth(ref.input, shouldStop: { true })) {
+        XCTAssertThrowsError(try Engine(model: model, precision: .fp32).smooth(ref.input, shouldStop: { true })) {
             XCTAssertEqual($0 as? CSGISError, .cancelled)
         }
     }

@@ -21,7 +21,7 @@ final class SpoolTests: XCTestCase {
     }()
 
     /// One run: the output bytes and the order of the calls ("r" read, "w" write).
-    func run(_ t: TiledSmoother, strength: Float = 1, shouldStop: @escaping () -> Bool = { false },
+    func run(_ t: Scheduler, strength: Float = 1, shouldStop: @escaping () -> Bool = { false },
              progress: ((SmoothingProgress) -> Bool)? = nil, file: InputFile? = nil,
              duringWrite: (() -> Void)? = nil) throws -> (bytes: [UInt8], calls: String) {
         var out = [UInt8](repeating: 0, count: output.stride * h)
@@ -43,7 +43,7 @@ final class SpoolTests: XCTestCase {
     /// would fit too, at a higher cost.
     func spoolingBudget(_ model: CSGISModel) throws -> Int {
         for kb in stride(from: 1024, to: 64 << 10, by: 16) {
-            let t = try TiledSmoother(model: model, precision: .fp32, memoryBudget: kb << 10)
+            let t = try Scheduler(model: model, precision: .fp32, memoryBudget: kb << 10)
             let overhead = LayoutRows.rowOverhead(input: input, output: output)
             if let bands = try? t.plan(width: w, height: h, access: .rows(rowOverhead: overhead)), bands.mode == .bands,
                case let s = try t.plan(width: w, height: h, access: .rows(rowOverhead: overhead, spool: true)),
@@ -66,13 +66,13 @@ final class SpoolTests: XCTestCase {
         let model = try CSGISModel(contentsOf: Fixtures.path("tiny-4x1.safetensors"))
         let budget = try spoolingBudget(model)
         for strength in [Float(1), 0.6] {
-            let reference = try run(try TiledSmoother(model: model, precision: .fp32, threads: 1), strength: strength)
+            let reference = try run(try Scheduler(model: model, precision: .fp32, threads: 1), strength: strength)
             let dir = FileManager.default.temporaryDirectory.appendingPathComponent("csgis-spool-test-\(getpid())").path
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(atPath: dir) }
             var listed: [String]?
             let spooled = try withTMPDIR(dir) {
-                try run(try TiledSmoother(model: model, precision: .fp32, threads: 2, memoryBudget: budget), strength: strength,
+                try run(try Scheduler(model: model, precision: .fp32, threads: 2, memoryBudget: budget), strength: strength,
                         duringWrite: { if listed == nil { listed = try? FileManager.default.contentsOfDirectory(atPath: dir) } })
             }
             XCTAssertEqual(spooled.bytes, reference.bytes, "strength \(strength): spooled strips = the run with room to spare")
@@ -85,12 +85,12 @@ final class SpoolTests: XCTestCase {
     func testWithoutASpoolTheStreamRunsInBands() throws {
         let model = try CSGISModel(contentsOf: Fixtures.path("tiny-4x1.safetensors"))
         let budget = try spoolingBudget(model)
-        let reference = try run(try TiledSmoother(model: model, precision: .fp32))
+        let reference = try run(try Scheduler(model: model, precision: .fp32))
         let bands = try withTMPDIR("/nonexistent-csgis-dir") {
             XCTAssertFalse(SpooledImage.hasRoom(input: input, output: output, inputInPlace: false), "no directory, no spool")
-            XCTAssertEqual(try TiledSmoother(model: model, precision: .fp32, memoryBudget: budget)
+            XCTAssertEqual(try Scheduler(model: model, precision: .fp32, memoryBudget: budget)
                 .plan(width: w, height: h, access: LayoutRows.access(input: input, output: output)).mode, .bands)
-            return try run(try TiledSmoother(model: model, precision: .fp32, memoryBudget: budget))
+            return try run(try Scheduler(model: model, precision: .fp32, memoryBudget: budget))
         }
         XCTAssertEqual(bands.bytes, reference.bytes, "bands at the same budget: the same bytes")
     }
@@ -112,7 +112,7 @@ final class SpoolTests: XCTestCase {
 
     func testASpooledRunCancelsAndWritesNothing() throws {
         let model = try CSGISModel(contentsOf: Fixtures.path("tiny-4x1.safetensors"))
-        let t = try TiledSmoother(model: model, precision: .fp32, memoryBudget: try spoolingBudget(model))
+        let t = try Scheduler(model: model, precision: .fp32, memoryBudget: try spoolingBudget(model))
         for after in [1, 50] {  // while filling the spool, and while running strips
             var polls = 0
             var wrote = false
@@ -128,11 +128,11 @@ final class SpoolTests: XCTestCase {
     /// a "stop" while the spool fills cancels before anything is written.
     func testProgressSpansFillRunAndDrainAndCancelsWhileFilling() throws {
         let model = try CSGISModel(contentsOf: Fixtures.path("tiny-4x1.safetensors"))
-        let t = try TiledSmoother(model: model, precision: .fp32, memoryBudget: try spoolingBudget(model))
+        let t = try Scheduler(model: model, precision: .fp32, memoryBudget: try spoolingBudget(model))
         var seen: [(fraction: Double, calls: String)] = []
         var calls = ""
         let r = try run(t, progress: { p in seen.append((p.fraction, calls)); return true }, duringWrite: { calls += "w" })
-        XCTAssertEqual(try run(try TiledSmoother(model: model, precision: .fp32)).bytes, r.bytes)
+        XCTAssertEqual(try run(try Scheduler(model: model, precision: .fp32)).bytes, r.bytes)
         let first = try XCTUnwrap(seen.first)
         // these rows fill the spool in one step: its report is the fill's whole share
         XCTAssertEqual(first.fraction, SpoolProgress.fillShare, "the first report comes from the fill")
@@ -154,7 +154,7 @@ final class SpoolTests: XCTestCase {
     /// and the bytes are those of the run with room to spare.
     func testAnInputFileIsReadInPlace() throws {
         let model = try CSGISModel(contentsOf: Fixtures.path("tiny-4x1.safetensors"))
-        let t = try TiledSmoother(model: model, precision: .fp32, memoryBudget: try spoolingBudget(model))
+        let t = try Scheduler(model: model, precision: .fp32, memoryBudget: try spoolingBudget(model))
         let layout = try PixelLayout(width: w, height: h, channels: 4, alpha: 3, sample: .u16BigEndian)
         var bytes = [UInt8](repeating: 0x50, count: 13)  // a header's worth of other bytes first
         for y in 0..<h { for i in 0..<(w * 4) {
@@ -167,7 +167,7 @@ final class SpoolTests: XCTestCase {
         let fd = open(path, O_RDONLY)
         XCTAssertGreaterThanOrEqual(fd, 0)
         defer { close(fd) }
-        let reference = try run(try TiledSmoother(model: model, precision: .fp32))
+        let reference = try run(try Scheduler(model: model, precision: .fp32))
         let r = try run(t, file: InputFile(fd: fd, offset: 13, layout: layout))
         XCTAssertEqual(r.bytes, reference.bytes, "read in place = the run with room to spare")
         XCTAssertFalse(r.calls.contains("r"), "no row read through the callback (\(r.calls))")

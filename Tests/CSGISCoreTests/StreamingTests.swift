@@ -3,7 +3,7 @@ import XCTest
 
 /// Row streaming through the layers must give exactly the bytes of one whole-image pass.
 final class StreamingTests: XCTestCase {
-    func streamed(_ s: Smoother, _ img: RGBImage, rows: Int) throws -> [Float] {
+    func streamed(_ s: Engine, _ img: RGBImage, rows: Int) throws -> [Float] {
         var out = [Float](repeating: .nan, count: img.pixels.count)
         var next = 0
         let rf = img.width * 3
@@ -20,9 +20,9 @@ final class StreamingTests: XCTestCase {
         for name in ["tiny-4x1", "random-64x12"] {
             let model = try CSGISModel(contentsOf: Fixtures.path("\(name).safetensors"))
             let img = try Fixtures.texturedImage(width: 97, height: 61)
-            let whole = try Smoother(model: model, precision: .fp32).smooth(img).image.pixels
+            let whole = try Engine(model: model, precision: .fp32).smooth(img).image.pixels
             for rows in [1, 2, 5, 8] {
-                let s = try Smoother(model: model, precision: .fp32, threads: rows == 5 ? 1 : 0)
+                let s = try Engine(model: model, precision: .fp32, threads: rows == 5 ? 1 : 0)
                 let out = try streamed(s, img, rows: rows)
                 print("\(name) rows \(rows): max diff \(maxAbsDiff(out, whole)), equal \(out == whole), windows \(try s.streamingPlan(width: 97, height: 61, rowsPerStep: rows).windowBytes)")
                 XCTAssertEqual(out, whole, "\(name), \(rows) rows per step")

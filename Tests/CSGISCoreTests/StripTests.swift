@@ -27,7 +27,7 @@ final class StripTests: XCTestCase {
         let model = try CSGISModel(contentsOf: Fixtures.path("tiny-4x1.safetensors"))
         let (w, h) = (640, 160)
         let img = try Fixtures.texturedImage(width: w, height: h)
-        let whole = try Smoother(model: model, precision: .fp32, threads: 1).smooth(img).image.pixels
+        let whole = try Engine(model: model, precision: .fp32, threads: 1).smooth(img).image.pixels
         // the smallest budget in 16 KB steps at which strips are chosen with little recomputation
         var found: (budget: Int, strips: TileGeometry, bands: TileGeometry)?
         for kb in stride(from: 1024, to: 64 << 10, by: 16) where found == nil {
@@ -45,7 +45,7 @@ final class StripTests: XCTestCase {
         XCTAssertLessThan(f.strips.overhead, f.bands.overhead, "strips recompute less than bands at \(f.budget) bytes")
         XCTAssertLessThanOrEqual(f.strips.estimatedBytes, f.budget)
         for (threads, strength) in [(1, Float(1)), (2, Float(0.6))] {
-            let t = try TiledSmoother(model: model, precision: .fp32, threads: threads, memoryBudget: f.budget)
+            let t = try Scheduler(model: model, precision: .fp32, threads: threads, memoryBudget: f.budget)
             let image = ArrayImage(img)
             var fractions: [Double] = []
             let plan = try t.plan(width: w, height: h, access: .regions, strength: strength)
@@ -57,7 +57,7 @@ final class StripTests: XCTestCase {
             XCTAssertEqual(fractions.last ?? 0, 1, accuracy: 1e-9)
         }
         // cancel from the progress callback
-        let t = try TiledSmoother(model: model, precision: .fp32, memoryBudget: f.budget)
+        let t = try Scheduler(model: model, precision: .fp32, memoryBudget: f.budget)
         var calls = 0
         XCTAssertThrowsError(try t.run(try t.plan(width: w, height: h, access: .regions), image: ArrayImage(img),
                                        progress: { _ in calls += 1; return calls < 3 })) {

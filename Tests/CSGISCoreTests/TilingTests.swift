@@ -10,9 +10,9 @@ final class TilingTests: XCTestCase {
     func compare(model name: String, width: Int, height: Int, tiles: [Int], threads: [Int], precision: Precision) throws {
         let model = try CSGISModel(contentsOf: Fixtures.path(name))
         let img = try image(width: width, height: height)
-        let whole = try Smoother(model: model, precision: precision, threads: 1).smooth(img).image.pixels
+        let whole = try Engine(model: model, precision: precision, threads: 1).smooth(img).image.pixels
         for t in tiles { for n in threads {
-            let tiled = try TiledSmoother(model: model, precision: precision, threads: n, tileSize: t)
+            let tiled = try Scheduler(model: model, precision: precision, threads: n, tileSize: t)
             let g = try tiled.plan(width: width, height: height).geometry!
             let out = try tiled.smooth(img).pixels
             // the same floats, not merely close: every output pixel gets the same arithmetic
@@ -42,9 +42,9 @@ final class TilingTests: XCTestCase {
     func testDensePassAndRowStreamingGiveTheSameFloats() throws {
         let model = try CSGISModel(contentsOf: Fixtures.path("random-64x12.safetensors"))
         let img = try image(width: 150, height: 90)
-        let dense = try TiledSmoother(model: model, precision: .fp32, memoryBudget: 1 << 30)
+        let dense = try Scheduler(model: model, precision: .fp32, memoryBudget: 1 << 30)
         XCTAssertEqual(try dense.plan(width: 150, height: 90).mode, .dense)
-        let rows = try TiledSmoother(model: model, precision: .fp32, memoryBudget: 1 << 30, rowsPerStep: 8)
+        let rows = try Scheduler(model: model, precision: .fp32, memoryBudget: 1 << 30, rowsPerStep: 8)
         XCTAssertEqual(try rows.plan(width: 150, height: 90).mode, .rows)
         var fractions: [Double] = []
         let a = try dense.smooth(img, progress: { fractions.append($0.fraction); return true }).pixels
@@ -58,11 +58,11 @@ final class TilingTests: XCTestCase {
 
     func testHaloIsTheReceptiveRadius() throws {
         let m = try CSGISModel(contentsOf: Fixtures.path("tiny-4x1.safetensors"))
-        XCTAssertEqual(try TiledSmoother(model: m, tileSize: 32).plan(width: 500, height: 500).geometry?.halo, 69)
+        XCTAssertEqual(try Scheduler(model: m, tileSize: 32).plan(width: 500, height: 500).geometry?.halo, 69)
         // Too little context must break exactness: shows the comparison above can fail.
         let img = try image(width: 120, height: 90)
-        let whole = try Smoother(model: m, precision: .fp32).smooth(img).image.pixels
-        let cut = try Smoother(model: m, precision: .fp32).smooth(try RGBImage(width: 60 + 3, height: 90,
+        let whole = try Engine(model: m, precision: .fp32).smooth(img).image.pixels
+        let cut = try Engine(model: m, precision: .fp32).smooth(try RGBImage(width: 60 + 3, height: 90,
             pixels: (0..<90).flatMap { y in Array(img.pixels[(y * 120) * 3..<(y * 120 + 63) * 3]) })).image.pixels
         var d: Float = 0
         for y in 0..<90 { for x in 0..<60 { for c in 0..<3 { d = max(d, abs(cut[(y * 63 + x) * 3 + c] - whole[(y * 120 + x) * 3 + c])) } } }
@@ -71,7 +71,7 @@ final class TilingTests: XCTestCase {
 
     func testBudgetTooSmallNamesTheMinimum() throws {
         let m = try CSGISModel(contentsOf: Fixtures.path("random-64x12.safetensors"))
-        let t = try TiledSmoother(model: m, precision: .fp32, memoryBudget: 1 << 20)
+        let t = try Scheduler(model: m, precision: .fp32, memoryBudget: 1 << 20)
         XCTAssertThrowsError(try t.plan(width: 4000, height: 3000)) { e in
             let s = "\(e)"
             XCTAssertTrue(s.contains("too small") && s.contains("at least"), s)
@@ -90,7 +90,7 @@ final class TilingTests: XCTestCase {
     func testStrengthZeroIsIdentityAndStrengthBlends() throws {
         let m = try CSGISModel(contentsOf: Fixtures.path("tiny-4x1.safetensors"))
         let img = try image(width: 50, height: 40)
-        let t = try TiledSmoother(model: m, precision: .fp32)
+        let t = try Scheduler(model: m, precision: .fp32)
         XCTAssertEqual(try t.smooth(img, strength: 0).pixels, img.pixels)
         XCTAssertEqual(try t.plan(width: 50, height: 40, strength: 0).mode, .passThrough)
         let full = try t.smooth(img).pixels, half = try t.smooth(img, strength: 0.5).pixels
@@ -103,7 +103,7 @@ final class TilingTests: XCTestCase {
     func testProgressAndCancellation() throws {
         let m = try CSGISModel(contentsOf: Fixtures.path("tiny-4x1.safetensors"))
         let img = try image(width: 200, height: 120)
-        let t = try TiledSmoother(model: m, precision: .fp32, tileSize: 50)
+        let t = try Scheduler(model: m, precision: .fp32, tileSize: 50)
         var fractions: [Double] = []
         _ = try t.smooth(img, progress: { fractions.append($0.fraction); return true })
         XCTAssertGreaterThanOrEqual(fractions.count, 12)  // at least once per tile

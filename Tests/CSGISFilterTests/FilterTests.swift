@@ -45,26 +45,6 @@ final class FilterTests: XCTestCase {
         XCTAssertEqual(j.formatFor(.png, input: .pnm(magic: "P2")), .png)
     }
 
-    func ihdr(width: UInt32, height: UInt32, depth: UInt8, colour: UInt8, interlace: UInt8) -> [UInt8] {
-        var b: [UInt8] = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13] + Array("IHDR".utf8)
-        b += withUnsafeBytes(of: width.bigEndian) { Array($0) } + withUnsafeBytes(of: height.bigEndian) { Array($0) }
-        return b + [depth, colour, 0, 0, interlace, 0, 0, 0, 0]
-    }
-
-    func testPNGHeader() throws {
-        let h = try PNGHeader(ihdr(width: 300, height: 7, depth: 16, colour: 4, interlace: 1))
-        XCTAssertEqual([h.width, h.height, h.bytesPerSample, h.channels], [300, 7, 2, 2])
-        XCTAssertTrue(h.interlaced)
-        XCTAssertEqual(try PNGHeader(ihdr(width: 1, height: 1, depth: 4, colour: 3, interlace: 0)).channels, 3, "a palette reads as RGB")
-        var damaged = ihdr(width: 1, height: 1, depth: 8, colour: 2, interlace: 0)
-        damaged[4] = 0x0d; damaged[5] = 0x0d  // a text-mode copy
-        XCTAssertThrowsError(try PNGHeader(damaged)) { XCTAssertTrue("\($0)".contains("signature is damaged"), "\($0)") }
-        XCTAssertThrowsError(try PNGHeader(Array(damaged.prefix(20)))) { XCTAssertTrue("\($0)".contains("ends inside its header"), "\($0)") }
-        var notIHDR = ihdr(width: 1, height: 1, depth: 8, colour: 2, interlace: 0)
-        notIHDR[12] = UInt8(ascii: "g")
-        XCTAssertThrowsError(try PNGHeader(notIHDR)) { XCTAssertTrue("\($0)".contains("IHDR"), "\($0)") }
-    }
-
     func testWholeOrStreamedIsDecidedByThresholdAndBudget() throws {
         var o = FilterOptions()
         o.memory = 64 << 20

@@ -1,3 +1,4 @@
+import Foundation
 import FuzzSupport
 import XCTest
 @testable import CSGISImageIO
@@ -130,5 +131,53 @@ final class ParserFuzzTests: XCTestCase {
         }
         print("streamed PNG reader: \(n) mutations, \(ok) decoded, \(bad) refused")
         XCTAssertGreaterThan(bad, 0)
+    }
+}
+
+/// Opening an input: the format sniffed once, its header read, nothing of its pixels.
+final class ImageInputTests: XCTestCase {
+    func ihdr(width: UInt32, height: UInt32, depth: UInt8, colour: UInt8, interlace: UInt8) -> [UInt8] {
+        var b: [UInt8] = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13] + Array("IHDR".utf8)
+        b += withUnsafeBytes(of: width.bigEndian) { Array($0) } + withUnsafeBytes(of: height.bigEndian) { Array($0) }
+        return b + [depth, colour, 0, 0, interlace, 0, 0, 0, 0]
+    }
+
+    func testPNGHeader() throws {
+        let h = try PNGHeader(ihdr(width: 300, height: 7, depth: 16, colour: 4, interlace: 1))
+        XCTAssertEqual([h.width, h.height, h.bytesPerSample, h.channels], [300, 7, 2, 2])
+        XCTAssertTrue(h.interlaced)
+        XCTAssertEqual(try PNGHeader(ihdr(width: 1, height: 1, depth: 4, colour: 3, interlace: 0)).channels, 3, "a palette reads as RGB")
+        var damaged = ihdr(width: 1, height: 1, depth: 8, colour: 2, interlace: 0)
+        damaged[4] = 0x0d; damaged[5] = 0x0d  // a text-mode copy
+        XCTAssertThrowsError(try PNGHeader(damaged)) { XCTAssertTrue("\($0)".contains("signature is damaged"), "\($0)") }
+        XCTAssertThrowsError(try PNGHeader(Array(damaged.prefix(20)))) { XCTAssertTrue("\($0)".contains("ends inside its header"), "\($0)") }
+        var notIHDR = ihdr(width: 1, height: 1, depth: 8, colour: 2, interlace: 0)
+        notIHDR[12] = UInt8(ascii: "g")
+        XCTAssertThrowsError(try PNGHeader(notIHDR)) { XCTAssertTrue("\($0)".contains("IHDR"), "\($0)") }
+    }
+
+
+    func testOpenSaysHowTheImageCanBeRead() throws {
+        let png = try ImageInput.open(ByteReader(bytes: ihdr(width: 300, height: 7, depth: 16, colour: 4, interlace: 1)))
+        XCTAssertEqual([png.width, png.height, png.channels, png.bytesPerSample], [300, 7, 2, 2])
+        XCTAssertEqual(png.format, .png)
+        XCTAssertFalse(png.streamable, "interlaced: whole only")
+        let ppm = Array("P6\n3 2\n255\n".utf8) + [UInt8](repeating: 7, count: 18)
+        let fromMemory = try ImageInput.open(ByteReader(bytes: ppm))
+        XCTAssertTrue(fromMemory.streamable)
+        XCTAssertNil(fromMemory.samplesInFile, "no file to read in place")
+        XCTAssertEqual(try fromMemory.readWhole().samples, [UInt16](repeating: 7, count: 18))
+        // in a regular file holding every row: the samples can be read where they lie
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("csgis-input-\(getpid()).ppm").path
+        defer { unlink(path) }
+        for (bytes, inPlace) in [(ppm, true), (Array(ppm.dropLast()), false)] {
+            try Data(bytes).write(to: URL(fileURLWithPath: path))
+            let fd = open(path, O_RDONLY)
+            defer { close(fd) }
+            let f = try ImageInput.open(ByteReader(fd: fd, closeOnDeinit: false))
+            XCTAssertEqual(f.samplesInFile?.offset, inPlace ? 11 : nil, "a truncated file is streamed, and its reader reports it")
+            XCTAssertEqual(f.samplesInFile?.maxval, inPlace ? 255 : nil)
+        }
+        XCTAssertThrowsError(try ImageInput.open(ByteReader(bytes: [0x42, 0x4d]))) { XCTAssertTrue("\($0)".contains("0x42 0x4d"), "\($0)") }
     }
 }

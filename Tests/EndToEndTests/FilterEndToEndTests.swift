@@ -118,7 +118,7 @@ final class FilterEndToEndTests: XCTestCase {
     func stripsOnlyBudget(width: Int, height: Int, channels: Int) throws -> Int {
         let layout = try PixelLayout.samples(width: width, height: height, channels: channels, maxval: 65535)
         for kb in stride(from: 64 << 10, to: 512, by: -256) {
-            let s = try TiledSmoother(model: try CSGISModel(contentsOf: Harness.tinyModel), precision: .fp32, memoryBudget: kb << 10)
+            let s = try Scheduler(model: try CSGISModel(contentsOf: Harness.tinyModel), precision: .fp32, memoryBudget: kb << 10)
             let overhead = LayoutRows.rowOverhead(input: layout, output: layout)
             if (try? s.plan(width: width, height: height, access: .rows(rowOverhead: overhead))) == nil,
                (try? s.plan(width: width, height: height, access: .rows(rowOverhead: overhead, spool: true)))?.mode == .spooledStrips {

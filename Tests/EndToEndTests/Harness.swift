@@ -83,7 +83,7 @@ enum Harness {
     /// What the library computes in memory for `img` at the default budget (the filter must
     /// give the same whatever its budget, tiles or threads).
     static func library(_ img: SampleImage, model: String = tinyModel, precision: Precision = .auto) throws -> SampleImage {
-        let t = try TiledSmoother(model: try CSGISModel(contentsOf: model), precision: precision)
+        let t = try Scheduler(model: try CSGISModel(contentsOf: model), precision: precision)
         let layout = try PixelLayout.samples(width: img.width, height: img.height, channels: img.channels, maxval: img.maxval)
         var out = img
         let n = layout.stride

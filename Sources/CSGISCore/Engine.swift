@@ -12,8 +12,8 @@ public struct SmoothingResult: Sendable {
 }
 
 /// Runs a model on whole images with oneDNN.
-/// One `Smoother` must be used from one thread at a time; create one per thread.
-public final class Smoother {
+/// One `Engine` must be used from one thread at a time; create one per thread.
+public final class Engine {
     public let model: CSGISModel
     /// The precision in use (never `.auto`).
     public let precision: Precision
@@ -37,8 +37,8 @@ public final class Smoother {
     ///   - threads: threads for each run; 0 keeps OpenMP's default (all cores).
     public init(model: CSGISModel, precision: Precision = .auto, threads: Int = 0) throws {
         guard threads >= 0 else { throw CSGISError.invalidArgument("thread count \(threads) is negative") }
-        guard threads <= Smoother.maxThreads else {
-            throw CSGISError.invalidArgument("thread count \(threads) is more than \(Smoother.maxThreads) (4 x the \(ProcessInfo.processInfo.activeProcessorCount) cores)")
+        guard threads <= Engine.maxThreads else {
+            throw CSGISError.invalidArgument("thread count \(threads) is more than \(Engine.maxThreads) (4 x the \(ProcessInfo.processInfo.activeProcessorCount) cores)")
         }
         self.model = model
         self.precision = try precision.resolved()
@@ -87,7 +87,7 @@ public final class Smoother {
         let key = width << 32 | height
         if let p = plans[key] { return p }
         try reserve(pixels: width * height)
-        if planOrder.count >= Smoother.planCacheSize { plans[planOrder.removeFirst()] = nil }
+        if planOrder.count >= Engine.planCacheSize { plans[planOrder.removeFirst()] = nil }
         let p = try InferencePlan(width: width, height: height, config: model.config, precision: precision, store: store, ctx: ctx,
                                   prims: prims, arena: arena!)
         plans[key] = p

@@ -1,5 +1,30 @@
 import Foundation
 
+/// Progress as every host sees it: the fraction of the work done and an estimate of the time left.
+public struct SmoothingProgress: Sendable {
+    public var fraction: Double
+    public var elapsed: TimeInterval
+    public var remaining: TimeInterval?
+    public var tilesDone: Int, tiles: Int
+}
+
+/// Progress of one run: work done against the total, reported to the caller's callback.
+final class RunProgress {
+    let tiles: Int, totalWork: Double, progress: ((SmoothingProgress) -> Bool)?
+    var done = 0.0, tilesDone = 0
+    let start = Date()
+    init(tiles: Int, totalWork: Double, progress: ((SmoothingProgress) -> Bool)?) {
+        self.tiles = tiles; self.totalWork = totalWork; self.progress = progress
+    }
+    func report(_ pixels: Int) throws {
+        done += Double(pixels)
+        guard let progress else { return }
+        let f = min(1, done / totalWork), el = Date().timeIntervalSince(start)
+        let p = SmoothingProgress(fraction: f, elapsed: el, remaining: f > 0 ? el * (1 - f) / f : nil, tilesDone: tilesDone, tiles: tiles)
+        if !progress(p) { throw CSGISError.cancelled }
+    }
+}
+
 /// Progress of a spooled stream over its three phases: filling the spool (every row read),
 /// the network's run over it, and draining the results (every row written). One fraction,
 /// never falling, runs from 0 to 1 across all three, so a host's bar neither sits at 0 while

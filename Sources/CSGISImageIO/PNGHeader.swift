@@ -1,7 +1,8 @@
-import CSGISImageIO
 import Foundation
 
-/// What a PNG's signature and IHDR chunk say (33 bytes), enough to choose how to read it.
+/// What a PNG's signature and IHDR chunk say (33 bytes), enough to plan how to read it.
+/// `channels` is IHDR's colour type's; a tRNS chunk (after IHDR) can add an alpha channel
+/// that the decoders then expand to.
 struct PNGHeader {
     let width: Int, height: Int, bytesPerSample: Int, channels: Int, interlaced: Bool
 

@@ -1,58 +1,13 @@
 import Foundation
 
-/// Supplies an image's rows in order, top to bottom: RGB floats, `width * 3` per row.
-public protocol RowSource: AnyObject {
-    /// Fills `count` rows (count * width * 3 floats) into `buffer`.
-    func readRows(_ count: Int, into buffer: UnsafeMutablePointer<Float>) throws
-}
-
-/// Receives finished rows in order, top to bottom: RGB floats, `width * 3` per row.
-public protocol RowSink: AnyObject {
-    func writeRows(_ count: Int, from buffer: UnsafePointer<Float>) throws
-}
-
-/// An image that can be read and written in any order, by column range (the caller's
-/// memory): the scheduler can then run tiles as strips of the full height, each streaming
-/// its rows straight from and to the image, with no band of rows held between them.
-public protocol RandomAccessImage: AnyObject {
-    /// Fills rows [first, first + count) of `columns` (columns.count * 3 floats per row).
-    func readRows(_ first: Int, _ count: Int, columns: Range<Int>, into buffer: UnsafeMutablePointer<Float>) throws
-    /// Stores rows [first, first + count) of `columns` (columns.count * 3 floats per row).
-    func writeRows(_ first: Int, _ count: Int, columns: Range<Int>, from buffer: UnsafePointer<Float>) throws
-}
-
-/// A random-access image read and written top to bottom, whole rows (for the paths that
-/// stream whole rows: one pass per layer, one tile, pass-through).
-private final class SequentialRows: RowSource, RowSink {
-    let image: RandomAccessImage, width: Int
-    var read = 0, written = 0
-    init(_ image: RandomAccessImage, width: Int) { self.image = image; self.width = width }
-    func readRows(_ count: Int, into buffer: UnsafeMutablePointer<Float>) throws {
-        try image.readRows(read, count, columns: 0..<width, into: buffer)
-        read += count
-    }
-    func writeRows(_ count: Int, from buffer: UnsafePointer<Float>) throws {
-        try image.writeRows(written, count, columns: 0..<width, from: buffer)
-        written += count
-    }
-}
-
-/// SmoothingProgress of a run: the fraction of the work done and an estimate of the time left.
-public struct SmoothingProgress: Sendable {
-    public var fraction: Double
-    public var elapsed: TimeInterval
-    public var remaining: TimeInterval?
-    public var tilesDone: Int, tiles: Int
-}
-
 /// Runs plans (`Plan`) on an engine: exact tiles (halo = receptive radius, clipped at the
 /// image border exactly where the whole image is zero-padded) from a row source to a row
 /// sink or over a random-access image, within the plan's budget. Holds the settings a plan
 /// is asked with (budget, forced tiles); `plan` asks the one planner.
 /// One instance must be used from one thread at a time.
-public final class TiledSmoother {
+public final class Scheduler {
     public let model: CSGISModel
-    public let smoother: Smoother
+    public let smoother: Engine
     /// Bytes the variable working set may use; nil = the planner's default (half of available RAM).
     public let memoryBudget: Int?
     /// Forced square tile size, or nil to let the planner choose.
@@ -65,13 +20,13 @@ public final class TiledSmoother {
     ///   - tileSize: force tiles of this output size (for tests and tuning).
     public convenience init(model: CSGISModel, precision: Precision = .auto, threads: Int = 0,
                             memoryBudget: Int? = nil, tileSize: Int? = nil, rowsPerStep: Int? = nil) throws {
-        self.init(smoother: try Smoother(model: model, precision: precision, threads: threads), memoryBudget: memoryBudget,
+        self.init(smoother: try Engine(model: model, precision: precision, threads: threads), memoryBudget: memoryBudget,
                   tileSize: tileSize, rowsPerStep: rowsPerStep)
     }
 
     /// Runs on an existing engine, whose packed weights, primitives and row windows are
     /// reused (what a preview redrawing again and again wants).
-    public init(smoother: Smoother, memoryBudget: Int? = nil, tileSize: Int? = nil, rowsPerStep: Int? = nil) {
+    public init(smoother: Engine, memoryBudget: Int? = nil, tileSize: Int? = nil, rowsPerStep: Int? = nil) {
         self.model = smoother.model
         self.smoother = smoother
         self.memoryBudget = memoryBudget
@@ -100,7 +55,7 @@ public final class TiledSmoother {
             let rows = SequentialRows(image, width: plan.width)
             return try run(plan, source: rows, sink: rows, progress: progress, shouldStop: shouldStop)
         }
-        let work = Progress(tiles: g.tilesAcross, totalWork: Double(g.tilesAcross) * Double(g.tileInputWidth) * Double(plan.height),
+        let work = RunProgress(tiles: g.tilesAcross, totalWork: Double(g.tilesAcross) * Double(g.tileInputWidth) * Double(plan.height),
                             progress: progress)
         for x0 in stride(from: 0, to: plan.width, by: g.tileWidth) {
             try streamTile(g, x0: x0, height: plan.height, strength: plan.strength, work: work, shouldStop: shouldStop,
@@ -112,7 +67,7 @@ public final class TiledSmoother {
     /// columns from `read`, tile rows counted from 0) and hands each finished block of rows,
     /// blended and cut to the tile's output columns, to `write`: the one per-tile loop of
     /// strips and bands.
-    private func streamTile(_ g: TileGeometry, x0: Int, height: Int, strength: Float, work: Progress, shouldStop: () -> Bool,
+    private func streamTile(_ g: TileGeometry, x0: Int, height: Int, strength: Float, work: RunProgress, shouldStop: () -> Bool,
                          read: (_ first: Int, _ count: Int, _ columns: Range<Int>, _ into: UnsafeMutablePointer<Float>) throws -> Void,
                          write: (_ first: Int, _ count: Int, _ columns: Range<Int>, _ from: UnsafePointer<Float>) throws -> Void) throws {
         let inW = g.tileInputWidth, x1 = min(g.imageWidth, x0 + g.tileWidth)
@@ -126,7 +81,7 @@ public final class TiledSmoother {
         }, write: { y, n, res, inp in
             for r in 0..<n {
                 let o = (x0 - sx + r * inW) * 3
-                TiledSmoother.blend(out + r * (x1 - x0) * 3, res + o, inp + o, (x1 - x0) * 3, strength)
+                Scheduler.blend(out + r * (x1 - x0) * 3, res + o, inp + o, (x1 - x0) * 3, strength)
             }
             try write(y, n, x0..<x1, out)
             try work.report(n * inW)
@@ -141,23 +96,6 @@ public final class TiledSmoother {
         for i in 0..<n { out[i] = inp[i] + strength * (res[i] - inp[i]) }
     }
 
-    /// Progress of one run: work done against the total, reported to the caller's callback.
-    private final class Progress {
-        let tiles: Int, totalWork: Double, progress: ((SmoothingProgress) -> Bool)?
-        var done = 0.0, tilesDone = 0
-        let start = Date()
-        init(tiles: Int, totalWork: Double, progress: ((SmoothingProgress) -> Bool)?) {
-            self.tiles = tiles; self.totalWork = totalWork; self.progress = progress
-        }
-        func report(_ pixels: Int) throws {
-            done += Double(pixels)
-            guard let progress else { return }
-            let f = min(1, done / totalWork), el = Date().timeIntervalSince(start)
-            let p = SmoothingProgress(fraction: f, elapsed: el, remaining: f > 0 ? el * (1 - f) / f : nil, tilesDone: tilesDone, tiles: tiles)
-            if !progress(p) { throw CSGISError.cancelled }
-        }
-    }
-
     /// Runs `plan` from `source` to `sink`, rows in order.
     /// - Parameters:
     ///   - progress: called as rows are finished; return false to cancel.
@@ -166,17 +104,17 @@ public final class TiledSmoother {
     public func run(_ plan: Plan, source: RowSource, sink: RowSink, progress: ((SmoothingProgress) -> Bool)? = nil,
                     shouldStop: @escaping () -> Bool = { false }) throws {
         let width = plan.width, height = plan.height, strength = plan.strength
-        guard let g = plan.geometry else { return try TiledSmoother.passThrough(width: width, height: height, source: source, sink: sink) }
+        guard let g = plan.geometry else { return try Scheduler.passThrough(width: width, height: height, source: source, sink: sink) }
         guard plan.mode != .strips && plan.mode != .spooledStrips else {
             throw CSGISError.invalidArgument("a plan of strips runs over a random-access image, not a row stream")
         }
         let rowFloats = width * 3, R = g.rowsPerStep
         let inW = g.tileInputWidth, inH = g.tileInputHeight
-        let work = Progress(tiles: g.tilesAcross * g.tilesDown, totalWork: Double(g.tilesAcross * g.tilesDown) * Double(inW) * Double(inH),
+        let work = RunProgress(tiles: g.tilesAcross * g.tilesDown, totalWork: Double(g.tilesAcross * g.tilesDown) * Double(inW) * Double(inH),
                             progress: progress)
         func report(_ pixels: Int) throws { try work.report(pixels) }
         func blend(_ out: UnsafeMutablePointer<Float>, _ res: UnsafePointer<Float>, _ inp: UnsafePointer<Float>, _ n: Int) {
-            TiledSmoother.blend(out, res, inp, n, strength)
+            Scheduler.blend(out, res, inp, n, strength)
         }
 
         if plan.mode == .dense {
@@ -287,31 +225,5 @@ public final class TiledSmoother {
         try run(try plan(width: image.width, height: image.height, strength: strength), source: src, sink: sink,
                 progress: progress, shouldStop: shouldStop)
         return try RGBImage(width: image.width, height: image.height, pixels: sink.pixels)
-    }
-}
-
-/// A row source over an in-memory RGB float image.
-public final class BufferSource: RowSource {
-    private let image: RGBImage
-    private var row = 0
-    public init(_ image: RGBImage) { self.image = image }
-    public func readRows(_ count: Int, into buffer: UnsafeMutablePointer<Float>) throws {
-        let rf = image.width * 3
-        guard row + count <= image.height else { throw CSGISError.invalidImage("read past the last row") }
-        image.pixels.withUnsafeBufferPointer { buffer.update(from: $0.baseAddress! + row * rf, count: count * rf) }
-        row += count
-    }
-}
-
-/// A row sink collecting an in-memory RGB float image.
-public final class BufferSink: RowSink {
-    public private(set) var pixels: [Float] = []
-    private let rowFloats: Int
-    public init(width: Int, height: Int) {
-        rowFloats = width * 3
-        pixels.reserveCapacity(width * height * 3)
-    }
-    public func writeRows(_ count: Int, from buffer: UnsafePointer<Float>) throws {
-        pixels.append(contentsOf: UnsafeBufferPointer(start: buffer, count: count * rowFloats))
     }
 }
