@@ -28,7 +28,7 @@ private func layout(_ d: csgis_image, _ what: String) throws -> PixelLayout {
 
 /// Checks the engine options before anything is allocated -> the scheduler for them, on the
 /// context's engine when there is one (strength and budget are checked by the planner).
-private func smoother(_ model: CSGISModel, _ o: csgis_options, context: Context? = nil) throws -> Scheduler {
+private func scheduler(_ model: CSGISModel, _ o: csgis_options, context: Context? = nil) throws -> Scheduler {
     guard let p = Precision.allCases.first(where: { [.auto: CSGIS_PRECISION_AUTO, .fp32: CSGIS_PRECISION_FP32, .bf16: CSGIS_PRECISION_BF16][$0] == o.precision }) else {
         throw CSGISError.invalidArgument("options: unknown precision \(o.precision.rawValue)")
     }
@@ -40,14 +40,14 @@ private func smoother(_ model: CSGISModel, _ o: csgis_options, context: Context?
     }
     let engine: Engine
     if let c = context {
-        guard try p.resolved() == c.smoother.precision, Int(o.threads) == c.smoother.threads else {
+        guard try p.resolved() == c.engine.precision, Int(o.threads) == c.engine.threads else {
             throw CSGISError.invalidArgument("options: precision and threads must be those the context was made with")
         }
-        engine = c.smoother
+        engine = c.engine
     } else {
         engine = try Engine(model: model, precision: p, threads: Int(o.threads))
     }
-    return Scheduler(smoother: engine, memoryBudget: o.memory_budget == 0 ? nil : Int(o.memory_budget),
+    return Scheduler(engine: engine, memoryBudget: o.memory_budget == 0 ? nil : Int(o.memory_budget),
                          tileSize: o.tile_size == 0 ? nil : Int(o.tile_size))
 }
 
@@ -55,8 +55,8 @@ private func smoother(_ model: CSGISModel, _ o: csgis_options, context: Context?
 
 /// A model's engine kept between calls (csgis_context).
 final class Context {
-    let smoother: Engine
-    init(_ s: Engine) { smoother = s }
+    let engine: Engine
+    init(_ e: Engine) { engine = e }
 }
 
 private func contextFrom(_ p: OpaquePointer?) -> Context? { object(p, Context.self) }
@@ -68,8 +68,8 @@ public func cContextNew(_ model: OpaquePointer?, _ options: UnsafePointer<csgis_
     out.pointee = nil
     guard let m = modelFrom(model) else { return fail(CSGIS_ERR_INVALID_ARGUMENT, "csgis_context_new: NULL model") }
     do {
-        let t = try smoother(m, options?.pointee ?? cDefaultOptions())
-        out.pointee = handle(Context(t.smoother))
+        let t = try scheduler(m, options?.pointee ?? cDefaultOptions())
+        out.pointee = handle(Context(t.engine))
         return CSGIS_OK
     } catch { return status(for: error) }
 }
@@ -103,7 +103,7 @@ private func callbacks(_ o: csgis_options) -> (((SmoothingProgress) -> Bool)?, (
 private func smoothRows(_ m: CSGISModel, _ context: Context?, _ o: csgis_options, input: PixelLayout, output: PixelLayout,
                         read: @escaping (Int, Int, UnsafeMutableRawPointer) -> Int32,
                         write: @escaping (Int, Int, UnsafeMutableRawPointer) -> Int32) throws {
-    let t = try smoother(m, o, context: context)
+    let t = try scheduler(m, o, context: context)
     let plan = try t.plan(width: input.width, height: input.height, access: LayoutRows.access(input: input, output: output),
                           strength: o.strength)
     let (progress, stop) = callbacks(o)
@@ -122,7 +122,7 @@ private func smoothRows(_ m: CSGISModel, _ context: Context?, _ o: csgis_options
 /// there); `reserved`: bytes it holds beside the run.
 private func smoothRegions(_ m: CSGISModel, _ context: Context?, _ o: csgis_options, _ layout: PixelLayout,
                            reserved: Plan.Reservation? = nil, image: () throws -> RegionImage) throws {
-    let t = try smoother(m, o, context: context)
+    let t = try scheduler(m, o, context: context)
     let plan = try t.plan(width: layout.width, height: layout.height, access: .regions, strength: o.strength, reserved: reserved)
     let region = try image()
     let (progress, stop) = callbacks(o)
@@ -139,7 +139,7 @@ public func cSmooth(_ model: OpaquePointer?, _ options: UnsafePointer<csgis_opti
 public func cContextSmooth(_ context: OpaquePointer?, _ options: UnsafePointer<csgis_options>?, _ srcDesc: UnsafePointer<csgis_image>?,
                            _ src: UnsafeRawPointer?, _ dstDesc: UnsafePointer<csgis_image>?, _ dst: UnsafeMutableRawPointer?) -> csgis_status {
     let c = contextFrom(context)
-    return smoothImage("csgis_context_smooth", c?.smoother.model, c, options, srcDesc, src, dstDesc, dst)
+    return smoothImage("csgis_context_smooth", c?.engine.model, c, options, srcDesc, src, dstDesc, dst)
 }
 
 private func smoothImage(_ name: String, _ model: CSGISModel?, _ context: Context?, _ options: UnsafePointer<csgis_options>?,
@@ -189,7 +189,7 @@ public func cSmoothStream(_ model: OpaquePointer?, _ options: UnsafePointer<csgi
 public func cContextSmoothStream(_ context: OpaquePointer?, _ options: UnsafePointer<csgis_options>?, _ desc: UnsafePointer<csgis_image>?,
                                  _ read: csgis_read_rows_fn?, _ write: csgis_write_rows_fn?, _ user: UnsafeMutableRawPointer?) -> csgis_status {
     let c = contextFrom(context)
-    return smoothStream("csgis_context_smooth_stream", c?.smoother.model, c, options, desc, read, write, user)
+    return smoothStream("csgis_context_smooth_stream", c?.engine.model, c, options, desc, read, write, user)
 }
 
 private func smoothStream(_ name: String, _ model: CSGISModel?, _ context: Context?, _ options: UnsafePointer<csgis_options>?,
@@ -223,7 +223,7 @@ public func cSmoothRegions(_ model: OpaquePointer?, _ options: UnsafePointer<csg
 public func cContextSmoothRegions(_ context: OpaquePointer?, _ options: UnsafePointer<csgis_options>?, _ desc: UnsafePointer<csgis_image>?,
                                   _ read: csgis_read_region_fn?, _ write: csgis_write_region_fn?, _ user: UnsafeMutableRawPointer?) -> csgis_status {
     let c = contextFrom(context)
-    return smoothRegions("csgis_context_smooth_regions", c?.smoother.model, c, options, desc, read, write, user)
+    return smoothRegions("csgis_context_smooth_regions", c?.engine.model, c, options, desc, read, write, user)
 }
 
 /// The caller's rectangles as the scheduler's random-access image.

@@ -11,7 +11,8 @@ public struct SmoothingResult: Sendable {
     public var edge: [Float]
 }
 
-/// Runs a model on whole images with oneDNN.
+/// Runs the network with oneDNN: a whole image in one pass per layer (`runWhole`,
+/// `smooth`) or rows block by block (`stream`); the scheduler decides which from its plan.
 /// One `Engine` must be used from one thread at a time; create one per thread.
 public final class Engine {
     public let model: CSGISModel
@@ -61,7 +62,7 @@ public final class Engine {
     /// Smooths a whole image in one pass (memory grows with its area).
     public func smooth(_ image: RGBImage, shouldStop: () -> Bool = { false }) throws -> SmoothingResult {
         let plan = try image.pixels.withUnsafeBufferPointer {
-            try runTile($0, width: image.width, height: image.height, shouldStop: shouldStop)
+            try runWhole($0, width: image.width, height: image.height, shouldStop: shouldStop)
         }
         let n = image.width * image.height
         let result = Array(UnsafeBufferPointer(start: plan.resultPointer, count: n * 3))
@@ -119,7 +120,7 @@ public final class Engine {
     }
 
     /// Runs one tile: `pixels` (RGB HWC, width x height); returns the plan holding the outputs.
-    func runTile(_ pixels: UnsafeBufferPointer<Float>, width: Int, height: Int, shouldStop: () -> Bool) throws -> InferencePlan {
+    func runWhole(_ pixels: UnsafeBufferPointer<Float>, width: Int, height: Int, shouldStop: () -> Bool) throws -> InferencePlan {
         let p = try plan(width: width, height: height)
         if threads > 0 { csgis_set_threads(Int32(threads)) }
         try p.run(pixels, shouldStop: shouldStop)

@@ -1,8 +1,10 @@
 /// The one row adapter between a front end and the scheduler: reads rows in `input`'s layout
 /// through `read`, hands RGB floats to the network, keeps each input row until its result is
 /// written (so alpha is restored from it, or the row passes through unchanged) and writes
-/// rows in `output`'s layout through `write`. The filter (netpbm/PNG rows), `csgis_smooth`
-/// (the caller's buffers) and `csgis_smooth_stream` (the caller's callbacks) all use it.
+/// rows in `output`'s layout through `write`. The filter's streamed rows (netpbm/PNG) and
+/// `csgis_smooth_stream` (the caller's callbacks) use it; images read by rectangle (the
+/// filter's whole images, `csgis_smooth`'s buffers, region callbacks) pass through here only
+/// to be copied through at strength 0 (`smooth(_:_:image:)`).
 public final class LayoutRows: RowSource, RowSink {
     /// Moves `count` rows starting at row `first`, `stride` bytes apart, into or out of `rows`.
     public typealias Transfer = (_ first: Int, _ count: Int, _ rows: UnsafeMutableRawPointer) throws -> Void
@@ -68,11 +70,11 @@ extension LayoutRows {
     /// temporary file (`SpooledImage`) before the first is written.
     /// `file`: the same pixels also lie in a seekable file, which the strips then read in
     /// place instead of spooling the rows (only the results are spooled).
-    /// `smoother`: the engine; nil only for a plan that passes through.
-    public static func smooth(_ plan: Plan, _ smoother: Scheduler?, input: PixelLayout, output: PixelLayout,
+    /// `scheduler`: nil only for a plan that passes through.
+    public static func smooth(_ plan: Plan, _ scheduler: Scheduler?, input: PixelLayout, output: PixelLayout,
                               read: @escaping Transfer, write: @escaping Transfer, file: InputFile? = nil,
                               progress: ((SmoothingProgress) -> Bool)? = nil, shouldStop: @escaping () -> Bool = { false }) throws {
-        guard let t = smoother, plan.mode != .passThrough else {
+        guard let t = scheduler, plan.mode != .passThrough else {
             let rows = LayoutRows(input: input, output: output, passThrough: true, read: read, write: write)
             return try Scheduler.passThrough(width: input.width, height: input.height, source: rows, sink: rows)
         }
@@ -96,9 +98,9 @@ extension LayoutRows {
     /// The one row path over an image read and written by rectangle (the caller's memory or
     /// region callbacks), as `plan` says (made with `.regions` access): the scheduler runs over
     /// it directly, and the whole rows of a pass-through are rectangles of the full width.
-    public static func smooth(_ plan: Plan, _ smoother: Scheduler?, image: RegionImage,
+    public static func smooth(_ plan: Plan, _ scheduler: Scheduler?, image: RegionImage,
                               progress: ((SmoothingProgress) -> Bool)? = nil, shouldStop: @escaping () -> Bool = { false }) throws {
-        guard let t = smoother, plan.mode != .passThrough else {
+        guard let t = scheduler, plan.mode != .passThrough else {
             let i = image.input, o = image.output
             return try smooth(plan, nil, input: i, output: o,
                               read: { first, count, rows in try image.read(0, first, i.width, count, rows, i.stride) },

@@ -7,7 +7,7 @@ import Foundation
 /// One instance must be used from one thread at a time.
 public final class Scheduler {
     public let model: CSGISModel
-    public let smoother: Engine
+    public let engine: Engine
     /// Bytes the variable working set may use; nil = the planner's default (half of available RAM).
     public let memoryBudget: Int?
     /// Forced square tile size, or nil to let the planner choose.
@@ -20,27 +20,27 @@ public final class Scheduler {
     ///   - tileSize: force tiles of this output size (for tests and tuning).
     public convenience init(model: CSGISModel, precision: Precision = .auto, threads: Int = 0,
                             memoryBudget: Int? = nil, tileSize: Int? = nil, rowsPerStep: Int? = nil) throws {
-        self.init(smoother: try Engine(model: model, precision: precision, threads: threads), memoryBudget: memoryBudget,
+        self.init(engine: try Engine(model: model, precision: precision, threads: threads), memoryBudget: memoryBudget,
                   tileSize: tileSize, rowsPerStep: rowsPerStep)
     }
 
     /// Runs on an existing engine, whose packed weights, primitives and row windows are
     /// reused (what a preview redrawing again and again wants).
-    public init(smoother: Engine, memoryBudget: Int? = nil, tileSize: Int? = nil, rowsPerStep: Int? = nil) {
-        self.model = smoother.model
-        self.smoother = smoother
+    public init(engine: Engine, memoryBudget: Int? = nil, tileSize: Int? = nil, rowsPerStep: Int? = nil) {
+        self.model = engine.model
+        self.engine = engine
         self.memoryBudget = memoryBudget
         self.tileSize = tileSize
         self.rowsPerStep = rowsPerStep
     }
 
-    public var precision: Precision { smoother.precision }
+    public var precision: Precision { engine.precision }
 
     /// The plan for a width x height image reached through `access`, with this engine's
     /// model and precision and these settings (`Plan.make`: the one planner).
     public func plan(width: Int, height: Int, access: ImageAccess = .rows(), strength: Float = 1,
                      reserved: Plan.Reservation? = nil, whole: Int? = nil) throws -> Plan {
-        try Plan.make(model: model.config, precision: smoother.precision, width: width, height: height, access: access,
+        try Plan.make(model: model.config, precision: engine.precision, width: width, height: height, access: access,
                       strength: strength, budget: memoryBudget, tile: tileSize, rowsPerStep: rowsPerStep, reserved: reserved,
                       whole: whole)
     }
@@ -75,7 +75,7 @@ public final class Scheduler {
         let out = UnsafeMutablePointer<Float>.allocate(capacity: g.rowsPerStep * (x1 - x0) * 3)
         defer { out.deallocate() }
         var next = 0  // tile row to read next
-        try smoother.stream(width: inW, height: height, rowsPerStep: g.rowsPerStep, read: { n, p in
+        try engine.stream(width: inW, height: height, rowsPerStep: g.rowsPerStep, read: { n, p in
             try read(next, n, sx..<(sx + inW), p)
             next += n
         }, write: { y, n, res, inp in
@@ -131,7 +131,7 @@ public final class Scheduler {
             // progress between layers: the plan polls shouldStop after each block
             let stops = InferencePlan.stopPolls(model.config), pixels = width * height
             var polled = 0, reported = 0
-            let plan = try smoother.runTile(UnsafeBufferPointer(start: image, count: pixels * 3), width: width, height: height,
+            let plan = try engine.runWhole(UnsafeBufferPointer(start: image, count: pixels * 3), width: width, height: height,
                                             shouldStop: {
                 if shouldStop() { return true }
                 polled += 1
@@ -160,7 +160,7 @@ public final class Scheduler {
             defer { first.deallocate(); out.deallocate() }
             try source.readRows(min(R, height), into: first)
             var firstServed = false
-            try smoother.stream(width: width, height: height, rowsPerStep: R, read: { n, p in
+            try engine.stream(width: width, height: height, rowsPerStep: R, read: { n, p in
                 if firstServed { return try source.readRows(n, into: p) }
                 precondition(n == min(R, height))
                 p.update(from: first, count: n * rowFloats)

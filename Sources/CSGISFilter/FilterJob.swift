@@ -10,7 +10,7 @@ public struct FilterJob {
 
     /// Inputs (netpbm or PNG) up to this many bytes of pixel data are read whole before any
     /// output, so a truncated or corrupt file never produces partial output, provided the
-    /// whole image fits the memory budget beside the smoother's working set; others stream
+    /// whole image fits the memory budget beside the network's working set; others stream
     /// row by row (interlaced PNGs are always read whole). CSGIS_STREAM_THRESHOLD overrides it.
     public static let wholeImageBytes = 256 << 20
 
@@ -87,13 +87,13 @@ public struct FilterJob {
     }
 
     /// Every streamed image goes through here: rows in the file's sample layout through the
-    /// one row path (LayoutRows.smooth) and the scheduler; strength 0 (no smoother) copies the
+    /// one row path (LayoutRows.smooth) and the scheduler; a pass-through plan (no scheduler) copies the
     /// rows through unchanged. `file`: the same rows as they lie in a seekable file.
-    func smoothRows(_ smoother: Scheduler?, _ plan: Plan, width: Int, height: Int, channels: Int, maxval: Int, file: InputFile? = nil,
+    func smoothRows(_ scheduler: Scheduler?, _ plan: Plan, width: Int, height: Int, channels: Int, maxval: Int, file: InputFile? = nil,
                     read: @escaping (UnsafeMutablePointer<UInt16>) throws -> Void,
                     write: @escaping (UnsafePointer<UInt16>) throws -> Void) throws {
         let layout = try PixelLayout.samples(width: width, height: height, channels: channels, maxval: maxval)
-        try LayoutRows.smooth(plan, smoother, input: layout, output: layout, read: { _, count, rows in
+        try LayoutRows.smooth(plan, scheduler, input: layout, output: layout, read: { _, count, rows in
             for r in 0..<count { try read((rows + r * layout.stride).assumingMemoryBound(to: UInt16.self)) }
         }, write: { _, count, rows in
             for r in 0..<count { try write(UnsafePointer((rows + r * layout.stride).assumingMemoryBound(to: UInt16.self))) }
@@ -103,13 +103,13 @@ public struct FilterJob {
     /// A whole image: smoothed into memory (the one row path over its samples, read and
     /// written by rectangle) and encoded before the output is opened, so an error leaves
     /// nothing behind.
-    func processWhole(_ smoother: Scheduler?, _ plan: Plan, _ img: SampleImage, format: ImageFormat) throws {
+    func processWhole(_ scheduler: Scheduler?, _ plan: Plan, _ img: SampleImage, format: ImageFormat) throws {
         var result = img
         let layout = try PixelLayout.samples(width: img.width, height: img.height, channels: img.channels, maxval: img.maxval)
         var out = [UInt16](repeating: 0, count: img.samples.count)
         try img.samples.withUnsafeBufferPointer { src in
             try out.withUnsafeMutableBufferPointer { dst in
-                try LayoutRows.smooth(plan, smoother, image: RegionImage.memory(input: layout, src: src.baseAddress!, output: layout,
+                try LayoutRows.smooth(plan, scheduler, image: RegionImage.memory(input: layout, src: src.baseAddress!, output: layout,
                                                                                 dst: dst.baseAddress!),
                                       progress: progress)
             }
@@ -146,7 +146,7 @@ public struct FilterJob {
     }
 
     /// Reads, smooths and writes row by row: memory stays within the budget whatever the size.
-    func processStream(_ smoother: Scheduler?, _ plan: Plan, _ rows: ImageRowReader, input: ImageFormat, format: ImageFormat,
+    func processStream(_ scheduler: Scheduler?, _ plan: Plan, _ rows: ImageRowReader, input: ImageFormat, format: ImageFormat,
                        file: InputFile? = nil) throws {
         let target = formatFor(format, input: input)
         noteDropped(rows.chunks, target)
@@ -159,7 +159,7 @@ public struct FilterJob {
                                             channels: rows.channels, maxval: rows.maxval, chunks: rows.chunks, emit: { bytes in
                 if held != nil { held!.append(contentsOf: bytes) } else { try output.write(bytes) }
             })
-            try smoothRows(smoother, plan, width: rows.width, height: rows.height, channels: rows.channels, maxval: rows.maxval,
+            try smoothRows(scheduler, plan, width: rows.width, height: rows.height, channels: rows.channels, maxval: rows.maxval,
                            file: file, read: rows.readRow) { row in
                 if let h = held { held = nil; try h.withUnsafeBytes { try output.write($0) } }
                 try w.writeRow(row)
