@@ -38,7 +38,7 @@ if [ "$UNINSTALL" = 1 ]; then
     case "$f" in */plug-ins/csgis-smooth/*) rmdir "$(dirname "$f")" 2>/dev/null || true ;; esac  # GIMP's per-plug-in folder
   done < "$MANIFEST"
   rm -f "$MANIFEST"
-  rmdir -p "$PREFIX/share/csgis/models" "$PREFIX/share/csgis/imagemagick" "$PREFIX/lib/pkgconfig" "$PREFIX/share/man/man1" 2>/dev/null || true
+  rmdir -p "$PREFIX/share/csgis/models" "$PREFIX/share/csgis/imagemagick" "$PREFIX/lib/pkgconfig" "$PREFIX/share/man/man1" "$PREFIX/share/man/man3" 2>/dev/null || true
   echo "uninstalled csgis from $PREFIX"
   exit 0
 fi
@@ -78,6 +78,7 @@ done
 put 644 Sources/CSGISCHeader/include/csgis.h "$PREFIX/include/csgis.h"
 put 755 "$BIN/csgis-smooth" "$PREFIX/bin/csgis-smooth"
 put 644 docs/csgis-smooth.1 "$PREFIX/share/man/man1/csgis-smooth.1"
+put 644 docs/csgis.3 "$PREFIX/share/man/man3/csgis.3"
 for m in models/*.safetensors; do put 644 "$m" "$PREFIX/share/csgis/models/$(basename "$m")"; done
 pc="$(mktemp)"
 sed -e "s|@PREFIX@|$PREFIX|" -e "s|@VERSION@|$VERSION|" plugin-manifest/csgis.pc.in > "$pc"

@@ -1,6 +1,6 @@
-/* Preview latency: the time for each of N redraws of a preview-sized image, through
- * csgis_smooth (engine rebuilt every call: weights packed, primitives created) and through
- * one csgis_context (built once). Prints seconds per redraw for both. Then cancel latency:
+/* Preview latency: the time for each of N redraws of a preview-sized image, with a new
+ * csgis_context per redraw (engine rebuilt every call: weights packed, primitives created)
+ * and with one context kept (built once). Prints seconds per redraw for both. Then cancel latency:
  * a 2000x2000 run whose progress callback asks to stop after 1 s, at the default budget
  * and at 128 MB; prints the time from that answer to csgis_smooth's return.
  *   cc bench_preview.c $(pkg-config --cflags --libs csgis) -o bench_preview
@@ -34,39 +34,43 @@ int main(int argc, char **argv) {
     size_t bytes = (size_t)size * size * 4 * sizeof(float);
     float *px = malloc(bytes), *work = malloc(bytes);
     for (size_t i = 0; i < bytes / sizeof(float); i++) px[i] = (float)((i * 2654435761u) % 1000) / 1000.0f;
-    csgis_image d = {(uint32_t)size, (uint32_t)size, 4, CSGIS_F32, 0, 3};
-    csgis_options o = csgis_default_options();
-    csgis_context *ctx;
-    if (csgis_context_new(m, &o, &ctx) != CSGIS_OK) { fprintf(stderr, "%s\n", csgis_last_error()); return 1; }
-    printf("libcsgis %s, model %s, %dx%d RGBA float, %d redraws\nredraw  csgis_smooth s  context s\n", csgis_version(), name, size, size, n);
+    csgis_image d = csgis_image_packed((uint32_t)size, (uint32_t)size, 4, CSGIS_F32);
+    csgis_params o = csgis_default_params();
+    csgis_context *ctx, *fresh;
+    if (csgis_context_new(m, NULL, &ctx) != CSGIS_OK) { fprintf(stderr, "%s\n", csgis_last_error()); return 1; }
+    printf("libcsgis %s, model %s, %dx%d RGBA float, %d redraws\nredraw  new context s  kept context s\n", csgis_version(), name, size, size, n);
     for (int k = 0; k < n; k++) {
         memcpy(work, px, bytes);
         double t0 = now();
-        if (csgis_smooth(m, &o, &d, work, &d, work) != CSGIS_OK) { fprintf(stderr, "%s\n", csgis_last_error()); return 1; }
+        if (csgis_context_new(m, NULL, &fresh) != CSGIS_OK || csgis_smooth(fresh, &o, &d, work, &d, work) != CSGIS_OK) {
+            fprintf(stderr, "%s\n", csgis_last_error());
+            return 1;
+        }
+        csgis_context_free(fresh);
         double t1 = now();
         memcpy(work, px, bytes);
         double t2 = now();
-        if (csgis_context_smooth(ctx, &o, &d, work, &d, work) != CSGIS_OK) { fprintf(stderr, "%s\n", csgis_last_error()); return 1; }
+        if (csgis_smooth(ctx, &o, &d, work, &d, work) != CSGIS_OK) { fprintf(stderr, "%s\n", csgis_last_error()); return 1; }
         double t3 = now();
-        printf("%6d  %14.3f  %9.3f\n", k + 1, t1 - t0, t3 - t2);
+        printf("%6d  %13.3f  %14.3f\n", k + 1, t1 - t0, t3 - t2);
     }
-    csgis_context_free(ctx);
     size_t big = (size_t)2000 * 2000 * 4;
     float *image = calloc(big, sizeof(float));
-    csgis_image bd = {2000, 2000, 4, CSGIS_F32, 0, 3};
+    csgis_image bd = csgis_image_packed(2000, 2000, 4, CSGIS_F32);
     size_t budgets[2] = {0, (size_t)128 << 20};
     for (int b = 0; b < 2; b++) {
-        csgis_options c = csgis_default_options();
+        csgis_params c = csgis_default_params();
         double start = now();
         c.memory_budget = budgets[b];
         c.progress = stop_after_a_second;
         c.progress_user_data = &start;
         cancel_at = 0;
-        csgis_status st = csgis_smooth(m, &c, &bd, image, &bd, image);
+        csgis_status st = csgis_smooth(ctx, &c, &bd, image, &bd, image);
         printf("cancel at budget %s: status %d, %.3f s from the callback's answer to the return\n",
                b ? "128 MB" : "default", (int)st, now() - cancel_at);
     }
     free(image);
+    csgis_context_free(ctx);
     csgis_model_free(m);
     free(px); free(work);
     return 0;

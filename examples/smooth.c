@@ -37,7 +37,7 @@ static int write_rows(uint32_t first, uint32_t count, const void *rows, void *us
 int main(int argc, char **argv) {
     const char *model_path = NULL;
     int stream = 0;
-    csgis_options opt = csgis_default_options();
+    csgis_params opt = csgis_default_params(); /* per call: strength, budget, progress */
     opt.progress = on_progress;
     if (argc < 3) { fprintf(stderr, "usage: %s in.ppm out.ppm [--model PATH] [--strength S] [--stream]\n", argv[0]); return 2; }
     for (int i = 3; i < argc; i++) {
@@ -47,29 +47,35 @@ int main(int argc, char **argv) {
     }
     fprintf(stderr, "libcsgis %s\n", csgis_version());
     csgis_model *model = NULL;
-    if (csgis_model_load(model_path, &model) != CSGIS_OK) { fprintf(stderr, "smooth: %s\n", csgis_last_error()); return 1; }
+    csgis_context *ctx = NULL; /* the engine: the model at auto precision on all cores */
+    if (csgis_model_load(model_path, &model) != CSGIS_OK || csgis_context_new(model, NULL, &ctx) != CSGIS_OK) {
+        fprintf(stderr, "smooth: %s\n", csgis_last_error());
+        return 1;
+    }
     csgis_model_info info;
     csgis_model_get_info(model, &info);
-    fprintf(stderr, "model %d/%d, receptive radius %d px\n", info.dim, info.num_block, info.receptive_radius);
+    fprintf(stderr, "model %d/%d, receptive radius %d px, %s\n", info.dim, info.num_block, info.receptive_radius,
+            csgis_context_precision(ctx) == CSGIS_PRECISION_BF16 ? "bf16" : "fp32");
 
     FILE *in = fopen(argv[1], "rb"), *out = fopen(argv[2], "wb");
     unsigned w, h;
     if (!in || !out || read_header(in, &w, &h)) { fprintf(stderr, "smooth: cannot read a P6 PPM from %s\n", argv[1]); return 1; }
     fprintf(out, "P6\n%u %u\n255\n", w, h);
-    csgis_image desc = {w, h, 3, CSGIS_U8, 0, -1};
+    csgis_image desc = csgis_image_packed(w, h, 3, CSGIS_U8);
     csgis_status st;
     if (stream) {
         streams s = {in, out, w};
-        st = csgis_smooth_stream(model, &opt, &desc, read_rows, write_rows, &s);
+        st = csgis_smooth_stream(ctx, &opt, &desc, read_rows, write_rows, &s);
     } else {
         size_t n = (size_t)w * h * 3;
         unsigned char *pixels = malloc(n);
         if (!pixels || fread(pixels, 1, n, in) != n) { fprintf(stderr, "smooth: truncated PPM\n"); return 1; }
-        st = csgis_smooth(model, &opt, &desc, pixels, &desc, pixels); /* in place */
+        st = csgis_smooth(ctx, &opt, &desc, pixels, &desc, pixels); /* in place */
         if (st == CSGIS_OK) fwrite(pixels, 1, n, out);
         free(pixels);
     }
     if (st != CSGIS_OK) fprintf(stderr, "smooth: %s (status %d)\n", csgis_last_error(), (int)st);
+    csgis_context_free(ctx);
     csgis_model_free(model);
     fclose(in);
     fclose(out);

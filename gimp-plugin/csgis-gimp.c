@@ -69,12 +69,11 @@ static int on_progress(float fraction, double seconds_left, void *user) {
     return 0;
 }
 
-static csgis_options options_from(const SmoothVals *v) {
-    csgis_options o = csgis_default_options();
-    o.strength = (float)v->strength;
-    o.precision = (csgis_precision)v->precision;
-    o.memory_budget = (size_t)v->memory_mb << 20;
-    return o;
+static csgis_params params_from(const SmoothVals *v) {
+    csgis_params p = csgis_default_params();
+    p.strength = (float)v->strength;
+    p.memory_budget = (size_t)v->memory_mb << 20;
+    return p;
 }
 
 /* Smooths the selected part of the drawable; returns NULL or an error message to free. */
@@ -83,8 +82,14 @@ static gchar *smooth_drawable(gint32 image, gint32 drawable, const SmoothVals *v
     /* strength 0 too goes to the library, whose planner copies the pixels through */
     if (!gimp_drawable_mask_intersect(drawable, &x, &y, &w, &h)) return NULL;
     csgis_model *model = NULL;  /* libcsgis resolves "base", "lite" or a path */
+    csgis_context *ctx = NULL;
+    csgis_context_params cp = csgis_context_default_params();
+    cp.precision = (csgis_precision)v->precision;
     /* an empty model argument (a script's "") asks for the default, as NULL does */
-    if (csgis_model_load(v->model[0] ? v->model : NULL, &model) != CSGIS_OK) return g_strdup(csgis_last_error());
+    if (csgis_model_load(v->model[0] ? v->model : NULL, &model) != CSGIS_OK || csgis_context_new(model, &cp, &ctx) != CSGIS_OK) {
+        csgis_model_free(model);
+        return g_strdup(csgis_last_error());
+    }
     csgis_model_info info;
     csgis_model_get_info(model, &info);
     gint R = info.receptive_radius, W = gimp_drawable_width(drawable), H = gimp_drawable_height(drawable);
@@ -97,15 +102,15 @@ static gchar *smooth_drawable(gint32 image, gint32 drawable, const SmoothVals *v
     b.x = x; b.y = y; b.w = w; b.h = h;
     b.src = gimp_drawable_get_buffer(drawable);
     b.dst = gimp_drawable_get_shadow_buffer(drawable);
-    csgis_options o = options_from(v);
+    csgis_params o = params_from(v);
     if (show_progress) {
         gimp_progress_init("CSGIS smoothing");
         o.progress = on_progress;
     }
-    csgis_image desc = {(uint32_t)iw, (uint32_t)ih, (uint32_t)b.channels, CSGIS_F32, 0, b.channels - 1};
+    csgis_image desc = csgis_image_packed((uint32_t)iw, (uint32_t)ih, (uint32_t)b.channels, CSGIS_F32); /* alpha last */
     /* GEGL's buffers are read and written by rectangle: a wide selection runs in strips
        straight from and to them, with no spool file */
-    csgis_status st = csgis_smooth_regions(model, &o, &desc, read_region, write_region, &b);
+    csgis_status st = csgis_smooth_regions(ctx, &o, &desc, read_region, write_region, &b);
     gchar *err = NULL;
     if (st == CSGIS_OK) {
         gegl_buffer_flush(b.dst);
@@ -118,6 +123,7 @@ static gchar *smooth_drawable(gint32 image, gint32 drawable, const SmoothVals *v
     }
     g_object_unref(b.src);
     g_object_unref(b.dst);
+    csgis_context_free(ctx);
     csgis_model_free(model);
     if (show_progress) gimp_progress_update(1.0);
     return err;
@@ -145,10 +151,9 @@ static void render_preview(GimpPreview *preview) {
     g_object_unref(src);
     if (g_getenv("CSGIS_DEBUG")) g_printerr("csgis preview: %dx%d at %d,%d, model %p\n", pw, ph, px, py, (void *)preview_model);
     if (preview_context) {
-        csgis_options o = options_from(&vals);
-        o.precision = CSGIS_PRECISION_AUTO; /* the context's: the preview always runs at auto precision */
-        csgis_image d = {(uint32_t)iw, (uint32_t)ih, 4, CSGIS_F32, 0, 3};
-        csgis_context_smooth(preview_context, &o, &d, in, &d, in);
+        csgis_params o = params_from(&vals); /* the preview's context runs at auto precision */
+        csgis_image d = csgis_image_packed((uint32_t)iw, (uint32_t)ih, 4, CSGIS_F32);
+        csgis_smooth(preview_context, &o, &d, in, &d, in);
     }
     /* crop to the preview and convert to the drawable's 8-bit layout for drawing */
     gboolean grey = gimp_drawable_is_gray(preview_drawable), alpha = gimp_drawable_has_alpha(preview_drawable);

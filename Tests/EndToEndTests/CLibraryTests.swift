@@ -46,6 +46,16 @@ final class CLibraryTests: XCTestCase {
     func testOneVersion() throws {
         let man = try String(contentsOf: Harness.repo.appendingPathComponent("docs/csgis-smooth.1"), encoding: .utf8)
         XCTAssertTrue(man.split(separator: "\n").first!.contains("\"csgis \(CSGISVersion.string)\""), "man page .TH line")
+        let man3 = try String(contentsOf: Harness.repo.appendingPathComponent("docs/csgis.3"), encoding: .utf8)
+        XCTAssertTrue(man3.split(separator: "\n").first!.contains("\"csgis \(CSGISVersion.string)\""), "csgis.3 .TH line")
+        // the library's man page names every function the header declares
+        let header = try String(contentsOf: Harness.repo.appendingPathComponent("Sources/CSGISCHeader/include/csgis.h"), encoding: .utf8)
+        let functions = Set(header.split(separator: "\n").compactMap { line -> String? in
+            guard let r = line.range(of: #"\bcsgis_[a-z_]+(?=\()"#, options: .regularExpression), !line.hasPrefix(" ") else { return nil }
+            return String(line[r])
+        })
+        XCTAssertGreaterThanOrEqual(functions.count, 14, "\(functions)")
+        for f in functions { XCTAssertTrue(man3.contains(f), "csgis.3 lacks \(f)") }
         let manifest = try String(contentsOf: Harness.repo.appendingPathComponent("plugin-manifest/manifest.json"), encoding: .utf8)
         XCTAssertFalse(manifest.contains("\"version\""), "the manifest takes the version from csgis.h")
         XCTAssertFalse(manifest.contains("\"usage\""), "the CLI is described by the argument parser, not the manifest")
@@ -61,7 +71,7 @@ final class CLibraryTests: XCTestCase {
     }
 
     func testInstallLayoutAndPkgConfig() throws {
-        for f in ["lib/libcsgis.so", "lib/libcsgis.so.0", "lib/libcsgis.so.\(CSGISVersion.string)", "include/csgis.h", "lib/pkgconfig/csgis.pc", "bin/csgis-smooth", "share/man/man1/csgis-smooth.1",
+        for f in ["lib/libcsgis.so", "lib/libcsgis.so.0", "lib/libcsgis.so.\(CSGISVersion.string)", "include/csgis.h", "lib/pkgconfig/csgis.pc", "bin/csgis-smooth", "share/man/man1/csgis-smooth.1", "share/man/man3/csgis.3",
                   "share/csgis/models/csgis-base.safetensors", "share/csgis/models/csgis-lite.safetensors",
                   "share/csgis/imagemagick/delegates.xml"] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: Self.prefix.appendingPathComponent(f).path), f)
@@ -71,11 +81,11 @@ final class CLibraryTests: XCTestCase {
         // every global symbol the library defines is the C ABI's (exports.map); no Swift internals
         let exports = try Harness.sh("nm -D --defined-only '\(Self.prefix.path)/lib/libcsgis.so' | awk '$2 ~ /^[A-Z]$/ && $2 != \"A\" {print $3}' | sort")
         XCTAssertEqual(String(decoding: exports.stdout, as: UTF8.self).split(separator: "\n"),
-                       ["csgis_context_free@@CSGIS_0", "csgis_context_new@@CSGIS_0", "csgis_context_smooth@@CSGIS_0",
-                        "csgis_context_smooth_regions@@CSGIS_0", "csgis_context_smooth_stream@@CSGIS_0",
-                        "csgis_default_options@@CSGIS_0", "csgis_last_error@@CSGIS_0", "csgis_model_free@@CSGIS_0",
-                        "csgis_model_get_info@@CSGIS_0", "csgis_model_load@@CSGIS_0", "csgis_smooth@@CSGIS_0",
-                        "csgis_smooth_regions@@CSGIS_0", "csgis_smooth_stream@@CSGIS_0", "csgis_version@@CSGIS_0"])
+                       ["csgis_context_default_params@@CSGIS_0", "csgis_context_free@@CSGIS_0", "csgis_context_new@@CSGIS_0",
+                        "csgis_context_precision@@CSGIS_0", "csgis_default_params@@CSGIS_0", "csgis_image_packed@@CSGIS_0",
+                        "csgis_last_error@@CSGIS_0", "csgis_model_free@@CSGIS_0", "csgis_model_get_info@@CSGIS_0",
+                        "csgis_model_load@@CSGIS_0", "csgis_smooth@@CSGIS_0", "csgis_smooth_regions@@CSGIS_0",
+                        "csgis_smooth_stream@@CSGIS_0", "csgis_version@@CSGIS_0"])
         let soname = try Harness.sh("readelf -d '\(Self.prefix.path)/lib/libcsgis.so' | grep SONAME")
         XCTAssertTrue(String(decoding: soname.stdout, as: UTF8.self).contains("[libcsgis.so.0]"), String(decoding: soname.stdout, as: UTF8.self))
     }
@@ -99,15 +109,40 @@ final class CLibraryTests: XCTestCase {
         XCTAssertNotEqual(ia.samples, try Harness.decode(file: URL(fileURLWithPath: ppm)).samples)
     }
 
-    func testDefaultModelAndErrorsThroughC() throws {
+    /// Loading, the context (engine parameters checked when it is made, the same bytes call
+    /// after call and from a fresh one, the model kept alive, one call at a time), the
+    /// per-call parameters, the image helper and the error codes.
+    func testDefaultModelContextsAndErrorsThroughC() throws {
         let src = Self.work.appendingPathComponent("errors.c")
         try """
         #include <csgis.h>
+        #include <pthread.h>
         #include <stdio.h>
         #include <string.h>
         static int stop_at_once(float fraction, double seconds_left, void *user_data) {
             (void)fraction; (void)seconds_left; (void)user_data;
             return 1;
+        }
+        /* a callback calling back into the context that is running it */
+        static csgis_status inner = CSGIS_OK;
+        static int inner_calls;
+        static int call_again(float fraction, double seconds_left, void *user_data) {
+            (void)fraction; (void)seconds_left;
+            static unsigned char tiny[2 * 2 * 3];
+            csgis_image t = csgis_image_packed(2, 2, 3, CSGIS_U8);
+            if (!inner_calls++) inner = csgis_smooth((csgis_context *)user_data, NULL, &t, tiny, &t, tiny);
+            return 0;
+        }
+        /* one context per thread over one shared model */
+        typedef struct { const csgis_model *m; unsigned char px[16 * 12 * 3]; csgis_status st; } job;
+        static void *run(void *arg) {
+            job *j = arg;
+            csgis_context *c = NULL;
+            j->st = csgis_context_new(j->m, NULL, &c);
+            csgis_image img = csgis_image_packed(16, 12, 3, CSGIS_U8);
+            if (j->st == CSGIS_OK) j->st = csgis_smooth(c, NULL, &img, j->px, &img, j->px);
+            csgis_context_free(c);
+            return NULL;
         }
         int main(void) {
             csgis_model *m = NULL;
@@ -122,50 +157,82 @@ final class CLibraryTests: XCTestCase {
             csgis_model_free(lite);
             if (csgis_model_load("nosuchmodel", &lite) != CSGIS_ERR_IO || lite || !strstr(csgis_last_error(), "no model named")) return 20;
             if (csgis_model_load("", &lite) != CSGIS_ERR_INVALID_ARGUMENT || lite || !strstr(csgis_last_error(), "empty")) return 27;
+            /* engine parameters are checked when the context is made */
+            csgis_context *ctx = NULL, *fresh = NULL;
+            csgis_context_params cp = csgis_context_default_params();
+            if (cp.precision != CSGIS_PRECISION_AUTO || cp.threads != 0) return 28;
+            cp.precision = (csgis_precision)7;
+            if (csgis_context_new(m, &cp, &ctx) != CSGIS_ERR_INVALID_ARGUMENT || ctx || !strstr(csgis_last_error(), "precision")) return 24;
+            cp = csgis_context_default_params(); cp.threads = -1;
+            if (csgis_context_new(m, &cp, &ctx) != CSGIS_ERR_INVALID_ARGUMENT || ctx) return 29;
+            if (csgis_context_new(NULL, NULL, &ctx) != CSGIS_ERR_INVALID_ARGUMENT || ctx) return 30;
+            cp = csgis_context_default_params(); cp.precision = CSGIS_PRECISION_FP32;
+            if (csgis_context_new(m, &cp, &ctx) != CSGIS_OK || csgis_context_precision(ctx) != CSGIS_PRECISION_FP32) return 31;
+            csgis_context_free(ctx);
+            if (csgis_context_new(m, NULL, &ctx) != CSGIS_OK || !ctx) return 21;
+            csgis_precision auto_is = csgis_context_precision(ctx);  /* auto, resolved */
+            if (auto_is != CSGIS_PRECISION_FP32 && auto_is != CSGIS_PRECISION_BF16) return 32;
+            if (csgis_context_precision(NULL) != CSGIS_PRECISION_AUTO) return 33;
+            /* the image helper puts alpha where it usually is */
+            csgis_image ok = csgis_image_packed(4, 3, 3, CSGIS_U8), rgba = csgis_image_packed(4, 3, 4, CSGIS_U16),
+                        ya = csgis_image_packed(4, 3, 2, CSGIS_F32), grey = csgis_image_packed(4, 3, 1, CSGIS_U8);
+            if (ok.alpha_channel != -1 || ok.stride || ok.width != 4 || ok.height != 3 || ok.channels != 3 || ok.type != CSGIS_U8
+                || rgba.alpha_channel != 3 || ya.alpha_channel != 1 || grey.alpha_channel != -1) return 34;
             unsigned char px[4 * 3 * 3] = {0};
             csgis_image bad = {4, 3, 5, CSGIS_U8, 0, -1};
-            if (csgis_smooth(m, NULL, &bad, px, &bad, px) != CSGIS_ERR_INVALID_ARGUMENT) return 14;
-            csgis_image ok = {4, 3, 3, CSGIS_U8, 0, -1};
-            csgis_options o = csgis_default_options();
+            if (csgis_smooth(ctx, NULL, &bad, px, &bad, px) != CSGIS_ERR_INVALID_ARGUMENT) return 14;
+            csgis_params o = csgis_default_params();
+            if (o.strength != 1 || o.memory_budget || o.tile_size || o.progress) return 35;
             o.memory_budget = 1024;
-            if (csgis_smooth(m, &o, &ok, px, &ok, px) != CSGIS_ERR_OUT_OF_MEMORY) return 15;
-            o = csgis_default_options();
+            if (csgis_smooth(ctx, &o, &ok, px, &ok, px) != CSGIS_ERR_OUT_OF_MEMORY) return 15;
+            o = csgis_default_params();
             o.progress = stop_at_once;  /* the one way to cancel: the progress callback says stop */
-            if (csgis_smooth(m, &o, &ok, px, &ok, px) != CSGIS_ERR_CANCELLED) return 16;
+            if (csgis_smooth(ctx, &o, &ok, px, &ok, px) != CSGIS_ERR_CANCELLED) return 16;
             o.progress = NULL;
-            /* a context gives csgis_smooth's bytes, call after call, and keeps the model alive */
-            csgis_context *ctx = NULL;
-            if (csgis_context_new(m, NULL, &ctx) != CSGIS_OK || !ctx) return 21;
+            /* a kept context gives a fresh one's bytes, call after call */
             unsigned char ref[16 * 12 * 3], out[16 * 12 * 3];
             for (int i = 0; i < (int)sizeof ref; i++) ref[i] = out[i] = (unsigned char)(i * 37 % 251);
-            csgis_image img = {16, 12, 3, CSGIS_U8, 0, -1};
-            if (csgis_smooth(m, &o, &img, ref, &img, ref) != CSGIS_OK) return 22;
+            csgis_image img = csgis_image_packed(16, 12, 3, CSGIS_U8);
+            if (csgis_context_new(m, NULL, &fresh) != CSGIS_OK || csgis_smooth(fresh, &o, &img, ref, &img, ref) != CSGIS_OK) return 22;
+            csgis_context_free(fresh);
             for (int k = 0; k < 3; k++) {
                 unsigned char again[sizeof out];
                 memcpy(again, out, sizeof out);
-                if (csgis_context_smooth(ctx, &o, &img, again, &img, again) != CSGIS_OK || memcmp(again, ref, sizeof ref)) return 23;
+                if (csgis_smooth(ctx, &o, &img, again, &img, again) != CSGIS_OK || memcmp(again, ref, sizeof ref)) return 23;
             }
-            csgis_options other = o;
-            other.precision = CSGIS_PRECISION_FP32;
-            other.threads = 1;
-            if (csgis_context_smooth(ctx, &other, &img, out, &img, out) != CSGIS_ERR_INVALID_ARGUMENT) return 24;
-            if (csgis_context_smooth(NULL, &o, &img, out, &img, out) != CSGIS_ERR_INVALID_ARGUMENT) return 25;
+            /* one call at a time: a call from inside a call is refused, the outer one goes on */
+            o.progress = call_again; o.progress_user_data = ctx;
+            unsigned char busy[sizeof out];
+            memcpy(busy, out, sizeof out);
+            if (csgis_smooth(ctx, &o, &img, busy, &img, busy) != CSGIS_OK || memcmp(busy, ref, sizeof ref)) return 36;
+            if (!inner_calls || inner != CSGIS_ERR_BUSY) { fprintf(stderr, "inner call: %d\\n", (int)inner); return 37; }
+            o.progress = NULL; o.progress_user_data = NULL;
+            /* threads: a context each, one model, the same bytes */
+            job jobs[2];
+            pthread_t th[2];
+            for (int t = 0; t < 2; t++) { jobs[t].m = m; memcpy(jobs[t].px, out, sizeof out); pthread_create(&th[t], NULL, run, &jobs[t]); }
+            for (int t = 0; t < 2; t++) {
+                pthread_join(th[t], NULL);
+                if (jobs[t].st != CSGIS_OK || memcmp(jobs[t].px, ref, sizeof ref)) return 38;
+            }
+            if (csgis_smooth(NULL, &o, &img, out, &img, out) != CSGIS_ERR_INVALID_ARGUMENT) return 25;
             o.strength = 0;
             px[5] = 77;
-            if (csgis_smooth(m, &o, &ok, px, &ok, px) != CSGIS_OK || px[5] != 77) return 17;
-            if (csgis_smooth(NULL, &o, &ok, px, &ok, px) != CSGIS_ERR_INVALID_ARGUMENT) return 18;
+            if (csgis_smooth(ctx, &o, &ok, px, &ok, px) != CSGIS_OK || px[5] != 77) return 17;
+            /* the context keeps the model alive */
             csgis_model_free(m);
             o.strength = 1;
             unsigned char late[sizeof out];
             memcpy(late, out, sizeof out);
-            if (csgis_context_smooth(ctx, &o, &img, late, &img, late) != CSGIS_OK || memcmp(late, ref, sizeof ref)) return 26;
+            if (csgis_smooth(ctx, &o, &img, late, &img, late) != CSGIS_OK || memcmp(late, ref, sizeof ref)) return 26;
             csgis_context_free(ctx);
             csgis_context_free(NULL);
+            csgis_model_free(NULL);
             puts("ok");
             return 0;
         }
         """.write(to: src, atomically: true, encoding: .utf8)
-        try compileAndRunPrintsOK(src)
+        try compileAndRunPrintsOK(src, libs: "-pthread")
     }
 
     /// A wide image through csgis_smooth at budgets that force full-height strips (the
@@ -191,27 +258,30 @@ final class CLibraryTests: XCTestCase {
             if (argc < 2 || csgis_model_load(argv[1], &m) != CSGIS_OK) { fprintf(stderr, "%s\\n", csgis_last_error()); return 10; }
             static unsigned short out16[W * H * 4];
             for (int i = 0; i < W * H * 4; i++) in[i] = (unsigned char)((i * 7919 + i / (W * 4) * 31) % 251);
-            csgis_image d = {W, H, 4, CSGIS_U8, 0, 3}, d16 = {W, H, 4, CSGIS_U16, 0, 3};
-            csgis_options o = csgis_default_options();
+            csgis_image d = csgis_image_packed(W, H, 4, CSGIS_U8), d16 = csgis_image_packed(W, H, 4, CSGIS_U16);
+            csgis_context_params cp = csgis_context_default_params();
+            cp.precision = CSGIS_PRECISION_FP32;  /* the budgets below are fp32's on every CPU */
+            csgis_context *ctx = NULL;
+            if (csgis_context_new(m, &cp, &ctx) != CSGIS_OK) return 10;
+            csgis_params o = csgis_default_params();
             o.strength = 0.9f;
-            o.precision = CSGIS_PRECISION_FP32;  /* the budgets below are fp32's on every CPU */
-            if (csgis_smooth(m, &o, &d, in, &d, ref) != CSGIS_OK) return 11;
+            if (csgis_smooth(ctx, &o, &d, in, &d, ref) != CSGIS_OK) return 11;
             unsigned short ref16[W * H * 4];
-            if (csgis_smooth(m, &o, &d, in, &d16, ref16) != CSGIS_OK) return 12;
+            if (csgis_smooth(ctx, &o, &d, in, &d16, ref16) != CSGIS_OK) return 12;
             int refused = 0;
             for (size_t mb = 1; mb <= 12; mb++) {
                 o.memory_budget = mb << 20;
-                int rc = csgis_smooth(m, &o, &d, in, &d, out);
+                int rc = csgis_smooth(ctx, &o, &d, in, &d, out);
                 if (rc == CSGIS_ERR_OUT_OF_MEMORY) { refused++; continue; }
                 if (rc != CSGIS_OK) { fprintf(stderr, "%zu MB: %s\\n", mb, csgis_last_error()); return 13; }
                 if (memcmp(out, ref, sizeof ref)) { fprintf(stderr, "%zu MB: bytes differ\\n", mb); return 14; }
                 memcpy(out, in, sizeof in);  /* in place: its copy of the result counts against the budget */
-                rc = csgis_smooth(m, &o, &d, out, &d, out);
+                rc = csgis_smooth(ctx, &o, &d, out, &d, out);
                 if (rc != CSGIS_ERR_OUT_OF_MEMORY && (rc != CSGIS_OK || memcmp(out, ref, sizeof ref))) { fprintf(stderr, "%zu MB in place\\n", mb); return 15; }
-                if (csgis_smooth(m, &o, &d, in, &d16, out16) != CSGIS_OK || memcmp(out16, ref16, sizeof ref16)) { fprintf(stderr, "%zu MB u16\\n", mb); return 16; }
+                if (csgis_smooth(ctx, &o, &d, in, &d16, out16) != CSGIS_OK || memcmp(out16, ref16, sizeof ref16)) { fprintf(stderr, "%zu MB u16\\n", mb); return 16; }
                 for (int i = 3; i < W * H * 4; i += 4) if (out[i] != in[i]) return 17;  /* alpha passes through */
                 memset(out, 0, sizeof out);  /* the stream: strips over a spool where bands would cost more */
-                rc = csgis_smooth_stream(m, &o, &d, read_in, write_out, out);
+                rc = csgis_smooth_stream(ctx, &o, &d, read_in, write_out, out);
                 if (rc != CSGIS_ERR_OUT_OF_MEMORY && (rc != CSGIS_OK || memcmp(out, ref, sizeof ref))) {
                     fprintf(stderr, "%zu MB stream: %s\\n", mb, rc ? csgis_last_error() : "bytes differ"); return 19;
                 }
@@ -222,13 +292,15 @@ final class CLibraryTests: XCTestCase {
             static unsigned char padded[S * H];
             memset(padded, 0x5A, sizeof padded);
             for (int y = 0; y < H; y++) memcpy(padded + y * S, in + y * W * 4, W * 4);
-            csgis_image p = {W, H, 4, CSGIS_U8, S, 3};
+            csgis_image p = d;
+            p.stride = S;
             o.memory_budget = 0;
-            if (csgis_smooth(m, &o, &p, padded, &p, padded) != CSGIS_OK) return 20;
+            if (csgis_smooth(ctx, &o, &p, padded, &p, padded) != CSGIS_OK) return 20;
             for (int y = 0; y < H; y++) {
                 if (memcmp(padded + y * S, ref + y * W * 4, W * 4)) return 21;
                 for (int i = W * 4; i < S; i++) if (y < H - 1 && padded[y * S + i] != 0x5A) return 22;
             }
+            csgis_context_free(ctx);
             csgis_model_free(m);
             puts("ok");
             return 0;
@@ -288,16 +360,19 @@ final class CLibraryTests: XCTestCase {
             csgis_model *m = NULL;
             if (argc < 2 || csgis_model_load(argv[1], &m) != CSGIS_OK) { fprintf(stderr, "%s\\n", csgis_last_error()); return 10; }
             for (int i = 0; i < W * H * 4; i++) in[i] = (unsigned char)((i * 7919 + i / (W * 4) * 31) % 251);
-            csgis_image d = {W, H, 4, CSGIS_U8, 0, 3};
-            csgis_options o = csgis_default_options();
+            csgis_image d = csgis_image_packed(W, H, 4, CSGIS_U8);
+            csgis_context_params cp = csgis_context_default_params();
+            cp.precision = CSGIS_PRECISION_FP32;  /* the budgets below are fp32's on every CPU */
+            csgis_context *ctx = NULL, *other = NULL;
+            if (csgis_context_new(m, &cp, &ctx) != CSGIS_OK) return 10;
+            csgis_params o = csgis_default_params();
             o.strength = 0.9f;
-            o.precision = CSGIS_PRECISION_FP32;  /* the budgets below are fp32's on every CPU */
-            if (csgis_smooth(m, &o, &d, in, &d, ref) != CSGIS_OK) return 11;
+            if (csgis_smooth(ctx, &o, &d, in, &d, ref) != CSGIS_OK) return 11;
             int ran = 0, strips = 0;
             for (size_t mb = 1; mb <= 12; mb++) {
                 o.memory_budget = mb << 20;
                 memset(out, 0, sizeof out); memset(times, 0, sizeof times); narrow = 0;
-                int rc = csgis_smooth_regions(m, &o, &d, read_region, write_region, NULL);
+                int rc = csgis_smooth_regions(ctx, &o, &d, read_region, write_region, NULL);
                 if (rc == CSGIS_ERR_OUT_OF_MEMORY) continue;
                 if (rc != CSGIS_OK) { fprintf(stderr, "%zu MB: %s\\n", mb, csgis_last_error()); return 12; }
                 if (memcmp(out, ref, sizeof ref)) { fprintf(stderr, "%zu MB: bytes differ\\n", mb); return 13; }
@@ -306,23 +381,23 @@ final class CLibraryTests: XCTestCase {
             }
             if (bad) return 15;
             if (!ran || !strips) { fprintf(stderr, "ran %d, strips %d\\n", ran, strips); return 16; }
-            o = csgis_default_options(); o.strength = 0.9f; o.memory_budget = 3u << 20; o.precision = CSGIS_PRECISION_FP32;
-            csgis_context *ctx = NULL;
-            if (csgis_context_new(m, &o, &ctx) != CSGIS_OK) return 17;
+            o = csgis_default_params(); o.strength = 0.9f; o.memory_budget = 3u << 20;
+            if (csgis_context_new(m, &cp, &other) != CSGIS_OK) return 17;  /* a second context: the same bytes */
             memset(out, 0, sizeof out); memset(times, 0, sizeof times);
-            if (csgis_context_smooth_regions(ctx, &o, &d, read_region, write_region, NULL) != CSGIS_OK || memcmp(out, ref, sizeof ref) || !once()) return 18;
+            if (csgis_smooth_regions(other, &o, &d, read_region, write_region, NULL) != CSGIS_OK || memcmp(out, ref, sizeof ref) || !once()) return 18;
+            csgis_context_free(other);
             o.strength = 0;
             memset(out, 0, sizeof out); memset(times, 0, sizeof times);
-            if (csgis_smooth_regions(m, &o, &d, read_region, write_region, NULL) != CSGIS_OK || memcmp(out, in, sizeof in) || !once()) return 19;
+            if (csgis_smooth_regions(ctx, &o, &d, read_region, write_region, NULL) != CSGIS_OK || memcmp(out, in, sizeof in) || !once()) return 19;
             o.strength = 1;
             fail_read = 1;
-            if (csgis_smooth_regions(m, &o, &d, read_region, write_region, NULL) != CSGIS_ERR_CALLBACK) return 20;
+            if (csgis_smooth_regions(ctx, &o, &d, read_region, write_region, NULL) != CSGIS_ERR_CALLBACK) return 20;
             if (!strstr(csgis_last_error(), "read_region returned 5")) { fprintf(stderr, "%s\\n", csgis_last_error()); return 21; }
             fail_read = 0;
-            if (csgis_smooth_regions(m, &o, &d, NULL, write_region, NULL) != CSGIS_ERR_INVALID_ARGUMENT) return 22;
-            if (csgis_context_smooth_regions(NULL, &o, &d, read_region, write_region, NULL) != CSGIS_ERR_INVALID_ARGUMENT) return 23;
+            if (csgis_smooth_regions(ctx, &o, &d, NULL, write_region, NULL) != CSGIS_ERR_INVALID_ARGUMENT) return 22;
+            if (csgis_smooth_regions(NULL, &o, &d, read_region, write_region, NULL) != CSGIS_ERR_INVALID_ARGUMENT) return 23;
             o.progress = stop;
-            if (csgis_smooth_regions(m, &o, &d, read_region, write_region, NULL) != CSGIS_ERR_CANCELLED) return 24;
+            if (csgis_smooth_regions(ctx, &o, &d, read_region, write_region, NULL) != CSGIS_ERR_CANCELLED) return 24;
             csgis_context_free(ctx);
             csgis_model_free(m);
             puts("ok");
@@ -347,35 +422,44 @@ final class CLibraryTests: XCTestCase {
         int main(void) {
             csgis_model *m = NULL;
             EXPECT(csgis_model_load(NULL, &m), CSGIS_OK, 1);
+            csgis_context *ctx = NULL, *ctx32 = NULL;
+            csgis_context_params cp = csgis_context_default_params();
+            cp.threads = 200000;
+            EXPECT(csgis_context_new(m, &cp, &ctx), CSGIS_ERR_INVALID_ARGUMENT, 20);
+            EXPECT(csgis_context_new(m, NULL, &ctx), CSGIS_OK, 2);
+            cp = csgis_context_default_params(); cp.precision = CSGIS_PRECISION_FP32;
+            EXPECT(csgis_context_new(m, &cp, &ctx32), CSGIS_OK, 3);
             unsigned char px[8 * 8 * 3] = {0};
-            csgis_image u8 = {8, 8, 3, CSGIS_U8, 0, -1};
-            csgis_options o = csgis_default_options();
+            csgis_image u8 = csgis_image_packed(8, 8, 3, CSGIS_U8);
+            csgis_params o = csgis_default_params();
             float bad_strength[] = {NAN, -1.0f, -INFINITY, INFINITY, 1.5f};
-            for (int i = 0; i < 5; i++) { o.strength = bad_strength[i]; EXPECT(csgis_smooth(m, &o, &u8, px, &u8, px), CSGIS_ERR_INVALID_ARGUMENT, 10 + i); }
-            o = csgis_default_options(); o.threads = 200000;
-            EXPECT(csgis_smooth(m, &o, &u8, px, &u8, px), CSGIS_ERR_INVALID_ARGUMENT, 20);
-            o = csgis_default_options(); o.tile_size = 1;
-            EXPECT(csgis_smooth(m, &o, &u8, px, &u8, px), CSGIS_ERR_INVALID_ARGUMENT, 21);
-            o = csgis_default_options(); o.memory_budget = (size_t)INT64_MAX + 10;
-            EXPECT(csgis_smooth(m, &o, &u8, px, &u8, px), CSGIS_ERR_INVALID_ARGUMENT, 22);
+            for (int i = 0; i < 5; i++) { o.strength = bad_strength[i]; EXPECT(csgis_smooth(ctx, &o, &u8, px, &u8, px), CSGIS_ERR_INVALID_ARGUMENT, 10 + i); }
+            o = csgis_default_params(); o.tile_size = -3;
+            EXPECT(csgis_smooth(ctx, &o, &u8, px, &u8, px), CSGIS_ERR_INVALID_ARGUMENT, 23);
+            o = csgis_default_params(); o.tile_size = 1;
+            EXPECT(csgis_smooth(ctx, &o, &u8, px, &u8, px), CSGIS_ERR_INVALID_ARGUMENT, 21);
+            o = csgis_default_params(); o.memory_budget = (size_t)INT64_MAX + 10;
+            EXPECT(csgis_smooth(ctx, &o, &u8, px, &u8, px), CSGIS_ERR_INVALID_ARGUMENT, 22);
             /* F32 with NaN samples (colour and alpha) into U8: no crash, at strength 0 and 1 */
             float f[8 * 8 * 4];
             for (int i = 0; i < 8 * 8 * 4; i++) f[i] = (i % 5 == 0) ? NAN : 0.5f;
             unsigned char d[8 * 8 * 4];
-            csgis_image fs = {8, 8, 4, CSGIS_F32, 0, 3}, ds = {8, 8, 4, CSGIS_U8, 0, 3};
-            o = csgis_default_options(); o.strength = 0;
-            EXPECT(csgis_smooth(m, &o, &fs, f, &ds, d), CSGIS_OK, 30);
-            o.strength = 1; o.precision = CSGIS_PRECISION_FP32;
-            EXPECT(csgis_smooth(m, &o, &fs, f, &ds, d), CSGIS_OK, 31);
+            csgis_image fs = csgis_image_packed(8, 8, 4, CSGIS_F32), ds = csgis_image_packed(8, 8, 4, CSGIS_U8);
+            o = csgis_default_params(); o.strength = 0;
+            EXPECT(csgis_smooth(ctx, &o, &fs, f, &ds, d), CSGIS_OK, 30);
+            o.strength = 1;
+            EXPECT(csgis_smooth(ctx32, &o, &fs, f, &ds, d), CSGIS_OK, 31);
             /* a valid 60000x60000 image with a 256 MB budget: an error code, not an abort */
             size_t n = (size_t)60000 * 60000 * 3;
             unsigned char *big = calloc(n, 1);  /* untouched pages: only address space */
             if (big) {
-                csgis_image b = {60000, 60000, 3, CSGIS_U8, 0, -1};
-                o = csgis_default_options(); o.memory_budget = 256u << 20;
-                EXPECT(csgis_smooth(m, &o, &b, big, &b, big), CSGIS_ERR_OUT_OF_MEMORY, 40);
+                csgis_image b = csgis_image_packed(60000, 60000, 3, CSGIS_U8);
+                o = csgis_default_params(); o.memory_budget = 256u << 20;
+                EXPECT(csgis_smooth(ctx, &o, &b, big, &b, big), CSGIS_ERR_OUT_OF_MEMORY, 40);
                 free(big);
             }
+            csgis_context_free(ctx);
+            csgis_context_free(ctx32);
             csgis_model_free(m);
             puts("ok");
             return 0;

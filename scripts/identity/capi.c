@@ -77,10 +77,11 @@ int main(int argc, char **argv) {
     const float strengths[] = {0, 0.37f, 1};
     const size_t budgets[] = {0, 3u << 20, 6u << 20, 12u << 20};
     const int tiles[] = {0, 32, 64};
-    csgis_options base = csgis_default_options();
-    base.precision = prec; base.threads = 2;
-    csgis_context *ctx;
-    if (csgis_context_new(m, &base, &ctx) != CSGIS_OK) { fprintf(stderr, "%s\n", csgis_last_error()); return 1; }
+    csgis_context_params cp = csgis_context_default_params();
+    cp.precision = prec; cp.threads = 2;
+    csgis_params base = csgis_default_params();
+    csgis_context *ctx, *fresh = NULL;  /* one kept for every call; one made for each call */
+    if (csgis_context_new(m, &cp, &ctx) != CSGIS_OK) { fprintf(stderr, "%s\n", csgis_last_error()); return 1; }
     char what[200];
     for (size_t li = 0; li < sizeof layouts / sizeof *layouts; li++) {
         const csgis_image *d = &layouts[li];
@@ -92,22 +93,25 @@ int main(int argc, char **argv) {
                 for (size_t ti = 0; ti < 3; ti++) {
                     if (ti && bi) continue;  /* forced tiles at the default budget only */
                     if (si == 0 && (bi || ti)) continue;  /* strength 0 once */
-                    csgis_options o = base;
+                    csgis_params o = base;
                     o.strength = strengths[si]; o.memory_budget = budgets[bi]; o.tile_size = tiles[ti];
                     const char *names[] = {"smooth", "smooth-in-place", "stream", "regions", "ctx-smooth", "ctx-stream", "ctx-regions"};
                     for (int e = 0; e < 7; e++) {
                         csgis_status st;
                         memset(dst, 0xAB, n);
                         unsigned char *out = dst;
+                        if (e < 4 && csgis_context_new(m, &cp, &fresh) != CSGIS_OK) { fprintf(stderr, "%s\n", csgis_last_error()); return 1; }
                         switch (e) {
-                        case 0: st = csgis_smooth(m, &o, d, src, d, dst); break;
-                        case 1: memcpy(inplace, src, n); out = inplace; st = csgis_smooth(m, &o, d, inplace, d, inplace); break;
-                        case 2: st = csgis_smooth_stream(m, &o, d, rd_rows, wr_rows, &b); break;
-                        case 3: st = csgis_smooth_regions(m, &o, d, rd_region, wr_region, &b); break;
-                        case 4: st = csgis_context_smooth(ctx, &o, d, src, d, dst); break;
-                        case 5: st = csgis_context_smooth_stream(ctx, &o, d, rd_rows, wr_rows, &b); break;
-                        default: st = csgis_context_smooth_regions(ctx, &o, d, rd_region, wr_region, &b); break;
+                        case 0: st = csgis_smooth(fresh, &o, d, src, d, dst); break;
+                        case 1: memcpy(inplace, src, n); out = inplace; st = csgis_smooth(fresh, &o, d, inplace, d, inplace); break;
+                        case 2: st = csgis_smooth_stream(fresh, &o, d, rd_rows, wr_rows, &b); break;
+                        case 3: st = csgis_smooth_regions(fresh, &o, d, rd_region, wr_region, &b); break;
+                        case 4: st = csgis_smooth(ctx, &o, d, src, d, dst); break;
+                        case 5: st = csgis_smooth_stream(ctx, &o, d, rd_rows, wr_rows, &b); break;
+                        default: st = csgis_smooth_regions(ctx, &o, d, rd_region, wr_region, &b); break;
                         }
+                        csgis_context_free(fresh);
+                        fresh = NULL;
                         snprintf(what, sizeof what, "%ux%u c%u t%d s%zu a%d strength %.2f budget %zu tile %d %s", d->width,
                                  d->height, d->channels, (int)d->type, d->stride, d->alpha_channel, o.strength, o.memory_budget,
                                  o.tile_size, names[e]);
@@ -118,9 +122,9 @@ int main(int argc, char **argv) {
         if (d->type == CSGIS_U8 && d->stride == 0) {
             csgis_image fd = *d; fd.type = CSGIS_F32;
             float *f = malloc(stride_of(&fd) * d->height);
-            csgis_options o = base; o.strength = 0.8f;
+            csgis_params o = base; o.strength = 0.8f;
             snprintf(what, sizeof what, "%ux%u c%u u8->f32 a%d", d->width, d->height, d->channels, d->alpha_channel);
-            report(what, csgis_smooth(m, &o, d, src, &fd, f), f, stride_of(&fd) * d->height);
+            report(what, csgis_smooth(ctx, &o, d, src, &fd, f), f, stride_of(&fd) * d->height);
             free(f);
         }
         free(src); free(dst); free(inplace);
