@@ -7,6 +7,10 @@ public struct ModelConfig: Hashable, Sendable {
     /// rHDC blocks in the descriptor (12 in the paper).
     public var numBlock: Int
 
+    /// rHDC blocks in the interpreter and in refine: fixed by the architecture (the
+    /// descriptor's count is `numBlock`). `layers` names them, `Graph` wires them.
+    static let interpreterBlocks = 3, refineBlocks = 6
+
     public init(dim: Int, numBlock: Int) {
         self.dim = dim
         self.numBlock = numBlock
@@ -42,11 +46,11 @@ public struct ModelConfig: Hashable, Sendable {
         l.append(ConvSpec(conv: "interpreter1.3", bn: "interpreter1.4", cin: dim, cout: dim, dilation: 1, onLongestPath: true))
         l.append(ConvSpec(conv: "interpreter1.6", bn: nil, cin: dim, cout: 1, dilation: 1, onLongestPath: true))
         l.append(ConvSpec(conv: "interpreter2.0", bn: "interpreter2.1", cin: dim + 1, cout: dim, dilation: 1, onLongestPath: true))
-        for k in 3...5 { block("interpreter2.\(k)", main: true) }
+        for k in 0..<ModelConfig.interpreterBlocks { block("interpreter2.\(3 + k)", main: true) }
         l.append(ConvSpec(conv: "interpreter2.6", bn: "interpreter2.7", cin: dim, cout: dim, dilation: 1, onLongestPath: true))
         l.append(ConvSpec(conv: "interpreter2.9", bn: nil, cin: dim, cout: 3, dilation: 1, onLongestPath: true))
         l.append(ConvSpec(conv: "refine.0", bn: "refine.1", cin: dim + 4, cout: dim, dilation: 1, onLongestPath: true))
-        for k in 3...8 { block("refine.\(k)", main: true) }
+        for k in 0..<ModelConfig.refineBlocks { block("refine.\(3 + k)", main: true) }
         l.append(ConvSpec(conv: "refine.9", bn: nil, cin: dim, cout: 3, dilation: 1, onLongestPath: true))
         return l
     }

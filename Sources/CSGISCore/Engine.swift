@@ -45,14 +45,7 @@ public final class Engine {
         self.precision = try precision.resolved()
         self.threads = threads
         ctx = try DNNLContext()
-        var convs = model.convs
-        // interpreter2's first conv reads all of F: zero weights for the out1 channels.
-        let i2 = model.config.layers.firstIndex { $0.conv == "interpreter2.0" }!
-        let c = convs[i2], dim = model.config.dim
-        var w = [Float](repeating: 0, count: c.cout * (dim + 4) * 9)
-        for o in 0..<c.cout { for i in 0..<c.cin { for k in 0..<9 { w[(o * (dim + 4) + i) * 9 + k] = c.weights[(o * c.cin + i) * 9 + k] } } }
-        convs[i2] = FoldedConv(cin: dim + 4, cout: c.cout, dilation: 1, weights: w, bias: c.bias)
-        store = try WeightStore(convs: convs, precision: self.precision, ctx: ctx)
+        store = try WeightStore(convs: Graph.convs(of: model), precision: self.precision, ctx: ctx)
         prims = ConvPrimitives(store: store, precision: self.precision, ctx: ctx)
     }
 

@@ -71,7 +71,7 @@ struct Graph {
         let f1 = node(dim + 4, ab)
         add(.concat([(features, dim), (edge, 1), (nil, 3)]), dst: f1, sources: [(features, 0), (edge, 0)])
         x = conv(f1, relu: true)
-        for _ in 0..<3 { x = block(x) }
+        for _ in 0..<ModelConfig.interpreterBlocks { x = block(x) }
         x = conv(x, relu: true)
         let out1 = conv(x, relu: false, f32: true)
         // refine reads [features, edge, out1]: f1's first dim + 1 channels with out1 filled in
@@ -79,11 +79,24 @@ struct Graph {
         let f2 = node(dim + 4, ab)
         add(.concat([(f1, dim + 1), (out1, 3)]), dst: f2, sources: [(f1, 0), (out1, 0)])
         x = conv(f2, relu: true)
-        for _ in 0..<6 { x = block(x) }
+        for _ in 0..<ModelConfig.refineBlocks { x = block(x) }
         let result = conv(x, relu: false, sumOnto: out1, f32: true)
-        precondition(l == layers.count)
+        precondition(l == layers.count)  // the wiring used every layer `ModelConfig.layers` names, in order
         resultNode = result; out1Node = out1; edgeNode = edge
         add(.write(result: result, input: inputNode), dst: nil, sources: [(result, 0), (inputNode, 0)])
+    }
+
+    /// The model's folded convolutions as this wiring runs them: interpreter2's first conv
+    /// reads all of f1 = [features, edge, out1], so its weights get zero columns for out1
+    /// (not yet known when it runs).
+    static func convs(of model: CSGISModel) -> [FoldedConv] {
+        var convs = model.convs
+        let i2 = model.config.layers.firstIndex { $0.conv == "interpreter2.0" }!
+        let c = convs[i2], width = model.config.dim + 4
+        var w = [Float](repeating: 0, count: c.cout * width * 9)
+        for o in 0..<c.cout { for i in 0..<c.cin { for k in 0..<9 { w[(o * width + i) * 9 + k] = c.weights[(o * c.cin + i) * 9 + k] } } }
+        convs[i2] = FoldedConv(cin: width, cout: c.cout, dilation: 1, weights: w, bias: c.bias)
+        return convs
     }
 
     /// Runs a concat op over `pixels` pixels: `parts` of this graph's nodes packed into node

@@ -1,48 +1,6 @@
 import CDNNL
 import Foundation
 
-/// The convolution primitives of one engine, by shape: created once, shared by the layers
-/// (and plans) that have the same shape.
-final class ConvPrimitives {
-    private let store: WeightStore
-    private let precision: Precision
-    private let ctx: DNNLContext
-    private var prims: [Key: DNNLPrimitive] = [:]
-    /// Names of the oneDNN implementations chosen, for diagnostics and benchmarks.
-    private(set) var implementations: Set<String> = []
-
-    private struct Key: Hashable {
-        var cin, cout, dilation, rows, width, inputRows, padH: Int
-        var dst: UInt32
-        var relu: Bool
-        var residual: Int32
-    }
-
-    init(store: WeightStore, precision: Precision, ctx: DNNLContext) { self.store = store; self.precision = precision; self.ctx = ctx }
-
-    /// `rows` output rows from `inputRows` input rows, `padH` zero rows implied above and
-    /// below; `residual`: 0 none, 1 dst += result ("sum"), 2 + a residual after the ReLU
-    /// ("binary add": oneDNN 2.6 has no AVX2 jit kernel for ReLU-then-sum, which fell back
-    /// to ref:any, ~50x slower; the residual must not be dst, as AVX2 keeps partial sums there).
-    func get(layer: Int, rows: Int, width: Int, inputRows: Int, padH: Int, relu: Bool, residual: Int32,
-             dst dstT: dnnl_data_type_t) throws -> DNNLPrimitive {
-        let c = store.convs[layer]
-        let key = Key(cin: c.cin, cout: c.cout, dilation: c.dilation, rows: rows, width: width, inputRows: inputRows, padH: padH,
-                      dst: dstT.rawValue, relu: relu, residual: residual)
-        if let p = prims[key] { return p }
-        var spec = csgis_conv_spec(h: Int32(rows), w: Int32(width), cin: Int32(c.cin), cout: Int32(c.cout), dilation: Int32(c.dilation),
-                                   ih: Int32(inputRows), pad_h: Int32(padH), src_dt: precision.activationType,
-                                   wei_dt: precision.activationType, dst_dt: dstT, relu: relu ? 1 : 0, sum: residual)
-        var pd: dnnl_primitive_desc_t?, p: dnnl_primitive_t?
-        try check(csgis_conv_create(ctx.engine, &spec, &pd, &p),
-                  "creating a \(c.cin)->\(c.cout) convolution (dilation \(c.dilation)) for \(width)x\(rows)")
-        let prim = DNNLPrimitive(handle: p!, pd: pd!)
-        prims[key] = prim
-        implementations.insert(String(cString: csgis_primitive_impl_name(pd)))
-        return prim
-    }
-}
-
 /// The whole image in one pass per layer: the network's `Graph` (the one description of its
 /// wiring, which `StreamingPlan` runs row block by row block) run op by op over whole-image
 /// buffers in NHWC. Buffers are assigned by liveness (`Arena.slots`): a node takes a free
@@ -116,70 +74,4 @@ final class InferencePlan {
     var resultPointer: UnsafePointer<Float> { UnsafePointer(raw[graph.resultNode]!.assumingMemoryBound(to: Float.self)) }
     var out1Pointer: UnsafePointer<Float> { UnsafePointer(raw[graph.out1Node]!.assumingMemoryBound(to: Float.self)) }
     var edgePointer: UnsafePointer<Float> { UnsafePointer(raw[graph.edgeNode]!.assumingMemoryBound(to: Float.self)) }
-}
-
-/// Activation storage for images of up to `capacity` pixels, shared by the plans of
-/// every image size (a plan only lays memory descriptors over it).
-final class Arena {
-    let capacity: Int
-    let config: ModelConfig
-    let precision: Precision
-    let buffers: [AlignedBuffer]
-
-    /// Buffers by liveness over the graph's op order: each node takes a free buffer of its
-    /// bytes per pixel when its op runs (a new one if none is free) and frees it after its
-    /// last reader. A concat whose first part is a source read for the last time, at the same
-    /// place and pixel size, fills that buffer in place. The input is the caller's pixels
-    /// (fp32) and is not blended here; the outputs (result, out1, edge) are never freed, so
-    /// they can be read after the run.
-    /// - Returns: bytes per pixel of each buffer, and each node's buffer.
-    static func slots(config: ModelConfig, precision: Precision) -> (bytesPerPixel: [Int], ofNode: [Int?]) {
-        slotCache.get(SlotKey(config: config, precision: precision)) {
-            let g = Graph(config: config, precision: precision)
-            var last = [Int](repeating: -1, count: g.nodes.count)
-            for (o, op) in g.ops.enumerated() {
-                if case .write = op.kind { continue }
-                for s in op.sources { last[s.node] = o }
-            }
-            let kept = Set([g.resultNode, g.out1Node, g.edgeNode])
-            var sizes: [Int] = [], free: [Int] = [], of = [Int?](repeating: nil, count: g.nodes.count)
-            for (o, op) in g.ops.enumerated() {
-                var inPlace: Int?
-                if case let .concat(parts) = op.kind, let s = parts.first?.node, last[s] == o, !kept.contains(s),
-                   g.nodes[s].channels == g.nodes[op.dst!].channels, g.nodes[s].elementBytes == g.nodes[op.dst!].elementBytes {
-                    inPlace = s
-                }
-                if let d = op.dst, d != g.inputNode {
-                    let bpp = g.nodes[d].channels * g.nodes[d].elementBytes
-                    if let s = inPlace { of[d] = of[s] } else if let i = free.firstIndex(where: { sizes[$0] == bpp }) {
-                        of[d] = free.remove(at: i)
-                    } else { sizes.append(bpp); of[d] = sizes.count - 1 }
-                }
-                for s in Set(op.sources.map(\.node)) where last[s] == o && !kept.contains(s) && s != inPlace { if let b = of[s] { free.append(b) } }
-            }
-            return (sizes, of)
-        }
-    }
-    private struct SlotKey: Hashable { var config: ModelConfig, precision: Precision }
-    private static let slotCache = Cache<SlotKey, (bytesPerPixel: [Int], ofNode: [Int?])>()
-
-    /// Bytes of activation storage per pixel.
-    static func bytesPerPixel(config: ModelConfig, precision: Precision) -> Int {
-        slots(config: config, precision: precision).bytesPerPixel.reduce(0, +)
-    }
-
-    init(capacity: Int, config: ModelConfig, precision: Precision) throws {
-        self.capacity = capacity
-        self.config = config
-        self.precision = precision
-        buffers = try Arena.slots(config: config, precision: precision).bytesPerPixel.map { try AlignedBuffer(bytes: capacity * $0) }
-    }
-}
-
-/// float -> bf16 with round-to-nearest-even (NaN kept quiet).
-@inline(__always)
-func bf16(_ x: Float) -> UInt16 {
-    let b = x.bitPattern
-    if x.isNaN { return UInt16(b >> 16) | 0x40 }
-    return UInt16((b &+ 0x7FFF &+ ((b >> 16) & 1)) >> 16)
 }

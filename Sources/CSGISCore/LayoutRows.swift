@@ -7,15 +7,15 @@
 /// to be copied through at strength 0 (`smooth(_:_:image:)`).
 public final class LayoutRows: RowSource, RowSink {
     /// Moves `count` rows starting at row `first`, `stride` bytes apart, into or out of `rows`.
-    public typealias Transfer = (_ first: Int, _ count: Int, _ rows: UnsafeMutableRawPointer) throws -> Void
+    public typealias RowTransfer = (_ first: Int, _ count: Int, _ rows: UnsafeMutableRawPointer) throws -> Void
     public let input: PixelLayout, output: PixelLayout
-    private let read: Transfer, write: Transfer
+    private let read: RowTransfer, write: RowTransfer
     private var readRow = 0, writtenRow = 0
     private var pending = RowsInFlight<[UInt8]>()
     /// Strength 0 with one layout: rows are copied unchanged, bit for bit.
     private let passThrough: Bool
 
-    public init(input: PixelLayout, output: PixelLayout, passThrough: Bool, read: @escaping Transfer, write: @escaping Transfer) {
+    public init(input: PixelLayout, output: PixelLayout, passThrough: Bool, read: @escaping RowTransfer, write: @escaping RowTransfer) {
         self.input = input; self.output = output; self.read = read; self.write = write
         self.passThrough = passThrough && input.sameSamples(as: output) && input.stride == output.stride
     }
@@ -72,7 +72,7 @@ extension LayoutRows {
     /// place instead of spooling the rows (only the results are spooled).
     /// `scheduler`: nil only for a plan that passes through.
     public static func smooth(_ plan: Plan, _ scheduler: Scheduler?, input: PixelLayout, output: PixelLayout,
-                              read: @escaping Transfer, write: @escaping Transfer, file: InputFile? = nil,
+                              read: @escaping RowTransfer, write: @escaping RowTransfer, file: InputFile? = nil,
                               progress: ((SmoothingProgress) -> Bool)? = nil, shouldStop: @escaping () -> Bool = { false }) throws {
         guard let t = scheduler, plan.mode != .passThrough else {
             let rows = LayoutRows(input: input, output: output, passThrough: true, read: read, write: write)

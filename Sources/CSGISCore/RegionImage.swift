@@ -8,14 +8,14 @@
 public final class RegionImage: RandomAccessImage {
     /// Moves the `width` x `height` pixels at (`x`, `y`) between the image and `pixels`,
     /// rows `stride` bytes apart, in the layout's samples.
-    public typealias Transfer = (_ x: Int, _ y: Int, _ width: Int, _ height: Int, _ pixels: UnsafeMutableRawPointer,
+    public typealias RegionTransfer = (_ x: Int, _ y: Int, _ width: Int, _ height: Int, _ pixels: UnsafeMutableRawPointer,
                                  _ stride: Int) throws -> Void
     public let input: PixelLayout, output: PixelLayout
-    let read: Transfer, write: Transfer
+    let read: RegionTransfer, write: RegionTransfer
     private let inPixel: Int, outPixel: Int
     private var inBuf: [UInt8] = [], alphaBuf: [UInt8] = [], outBuf: [UInt8] = []
 
-    public init(input: PixelLayout, output: PixelLayout, read: @escaping Transfer, write: @escaping Transfer) {
+    public init(input: PixelLayout, output: PixelLayout, read: @escaping RegionTransfer, write: @escaping RegionTransfer) {
         self.input = input; self.output = output; self.read = read; self.write = write
         inPixel = input.channels * input.sample.bytes
         outPixel = output.channels * output.sample.bytes

@@ -74,13 +74,14 @@ final class SpooledImage {
     /// `file`: the input's packed rows already lie in this file (in `input`'s layout, from
     /// `offset` on); the file is read, never written, and the caller keeps its descriptor.
     init(input: PixelLayout, output: PixelLayout, directory: String = defaultDirectory, file: (fd: Int32, offset: Int)? = nil) throws {
+        func refused() -> CSGISError { CSGISError.io("cannot make a temporary spool in \(directory): \(String(cString: strerror(errno)))") }
         let a = file.map { fcntl($0.fd, F_DUPFD_CLOEXEC, 0) } ?? SpooledImage.unnamedFile(in: directory)
-        guard a >= 0 else { throw CSGISError.io("cannot make a temporary spool in \(directory): \(String(cString: strerror(errno)))") }
+        guard a >= 0 else { throw refused() }
         let b = SpooledImage.unnamedFile(in: directory)
         guard b >= 0 else {
-            let why = String(cString: strerror(errno))
+            let e = refused()  // before close() can change errno
             close(a)
-            throw CSGISError.io("cannot make a temporary spool in \(directory): \(why)")
+            throw e
         }
         self.input = input; self.output = output; self.directory = directory; inFD = a; outFD = b
         inOffset = file?.offset ?? 0; inputInPlace = file != nil
@@ -102,18 +103,18 @@ final class SpooledImage {
 
     /// Reads every row from `read` (the caller's layout, `input.stride` apart) into the spool;
     /// `progress` is told the fraction of rows moved.
-    func fill(_ read: LayoutRows.Transfer, progress: (Double) throws -> Void = { _ in }, shouldStop: () -> Bool) throws {
+    func fill(_ read: LayoutRows.RowTransfer, progress: (Double) throws -> Void = { _ in }, shouldStop: () -> Bool) throws {
         try pass(input, inFD, intoFile: true, read, progress: progress, shouldStop: shouldStop)
     }
 
     /// Writes every result row to `write` (the caller's layout, `output.stride` apart).
-    func drain(_ write: LayoutRows.Transfer, progress: (Double) throws -> Void = { _ in }, shouldStop: () -> Bool) throws {
+    func drain(_ write: LayoutRows.RowTransfer, progress: (Double) throws -> Void = { _ in }, shouldStop: () -> Bool) throws {
         try pass(output, outFD, intoFile: false, write, progress: progress, shouldStop: shouldStop)
     }
 
     /// Moves every row between the caller (rows `layout.stride` apart) and a spool file
     /// (packed rows), about 1 MB at a time, top to bottom.
-    private func pass(_ layout: PixelLayout, _ fd: Int32, intoFile: Bool, _ caller: LayoutRows.Transfer,
+    private func pass(_ layout: PixelLayout, _ fd: Int32, intoFile: Bool, _ caller: LayoutRows.RowTransfer,
                       progress: (Double) throws -> Void, shouldStop: () -> Bool) throws {
         let n = max(1, min(layout.height, (1 << 20) / layout.stride))
         var buf = [UInt8](repeating: 0, count: n * layout.stride)
