@@ -149,12 +149,15 @@ static void render_preview(GimpPreview *preview) {
     gfloat *in = g_new(gfloat, (gsize)iw * ih * 4);
     gegl_buffer_get(src, GEGL_RECTANGLE(ix, iy, iw, ih), 1.0, f, in, GEGL_AUTO_ROWSTRIDE, GEGL_ABYSS_NONE);
     g_object_unref(src);
-    if (g_getenv("CSGIS_DEBUG")) g_printerr("csgis preview: %dx%d at %d,%d, model %p\n", pw, ph, px, py, (void *)preview_model);
+    /* without a preview model the preview shows the layer as it is */
+    csgis_status st = CSGIS_ERR_INVALID_ARGUMENT;
     if (preview_context) {
         csgis_params o = params_from(&vals); /* the preview's context runs at auto precision */
         csgis_image d = csgis_image_packed((uint32_t)iw, (uint32_t)ih, 4, CSGIS_F32);
-        csgis_smooth(preview_context, &o, &d, in, &d, in);
+        st = csgis_smooth(preview_context, &o, &d, in, &d, in);
     }
+    if (g_getenv("CSGIS_DEBUG"))
+        g_printerr("csgis preview: %dx%d at %d,%d, status %d%s%s\n", pw, ph, px, py, (int)st, st ? ": " : "", st ? csgis_last_error() : "");
     /* crop to the preview and convert to the drawable's 8-bit layout for drawing */
     gboolean grey = gimp_drawable_is_gray(preview_drawable), alpha = gimp_drawable_has_alpha(preview_drawable);
     const Babl *shown = babl_format(grey ? (alpha ? "Y'A u8" : "Y' u8") : (alpha ? "R'G'B'A u8" : "R'G'B' u8"));

@@ -179,6 +179,37 @@ final class GIMPPluginTests: XCTestCase {
         XCTAssertEqual(after.samples, orig.samples, "the layer is untouched after Cancel")
     }
 
+    /// The plug-in as a user meets it: the menu's interactive run opens the dialog, whose
+    /// live preview is computed on the preview context (status 0), and OK smooths the layer
+    /// with the dialog's defaults (lite, strength 1) as the filter does
+    /// (Tests/Scripts/gimp-dialog.sh under a virtual X server).
+    func testDialogPreviewAndOK() throws {
+        try XCTSkipUnless(try Harness.sh("command -v gimp-2.10 xvfb-run xdotool").status == 0,
+                          "needs gimp-2.10, xvfb-run (xvfb) and xdotool")
+        let dir = Self.work.appendingPathComponent("dialog")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let input = dir.appendingPathComponent("in.png")
+        let example = Harness.repo.appendingPathComponent("examples/textured.png").path
+        XCTAssertEqual(try Harness.sh("convert '\(example)' -resize '160x120!' -alpha set '\(input.path)'").status, 0)
+        let script = Harness.repo.appendingPathComponent("Tests/Scripts/gimp-dialog.sh").path
+        let home = dir.appendingPathComponent("home")  // a fresh HOME: the dialog starts at the defaults
+        let r = try Harness.sh("mkdir -p '\(home.path)' && cp -r '\(Self.home.path)/.config' '\(home.path)/' && "
+                               + "timeout 400 xvfb-run -a -s '-screen 0 1280x900x24' '\(script)' '\(input.path)' '\(dir.path)'",
+                               env: ["HOME": home.path])
+        let log = String(decoding: r.stdout, as: UTF8.self)
+        XCTAssertEqual(r.status, 0, log + r.stderr)
+        let previews = log.split(separator: "\n").filter { $0.hasPrefix("csgis preview: ") }
+        XCTAssertFalse(previews.isEmpty, log)
+        XCTAssertTrue(previews.allSatisfy { $0.hasSuffix("status 0") }, log)
+        let lite = Self.prefix.appendingPathComponent("share/csgis/models/csgis-lite.safetensors").path
+        let ref = dir.appendingPathComponent("ref.png")
+        XCTAssertEqual(try Harness.sh("\"$CSGIS\" --quiet --model '\(lite)' '\(input.path)' '\(ref.path)'").status, 0)
+        let after = try Harness.decode(file: dir.appendingPathComponent("after.png")), want = try Harness.decode(file: ref)
+        XCTAssertEqual(after.channels, want.channels)
+        XCTAssertLessThanOrEqual(colourDiff(after, want), 1, "OK in the dialog gives the filter's result (within GEGL's 1/255)")
+        XCTAssertGreaterThan(colourDiff(after, try Harness.decode(file: input)), 3, "the layer was smoothed")
+    }
+
     func testBadModelFailsAsAnExecutionError() throws {
         let dir = Self.work.appendingPathComponent("bad")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
