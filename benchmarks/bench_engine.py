@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Side-by-side engine benchmark: csgis (Swift + oneDNN) against PyTorch and ONNX Runtime
-on the same CPU, same model, same weights, same input size, same thread count, in one run.
+"""Side-by-side engine benchmark: csgis (Swift + oneDNN) against PyTorch, ONNX Runtime and
+OpenVINO on the same CPU, same model, same weights, same input size, same thread count, in
+one run.
 
   python3 benchmarks/bench_engine.py [--threads 2] [--sizes 512,1024] [--configs 64x12,32x6]
                                      [--runs 2] [--json out.json]
@@ -8,7 +9,13 @@ on the same CPU, same model, same weights, same input size, same thread count, i
 Each measurement runs in its own process (so peak RSS is that engine's alone), with one
 warm-up run and --runs timed runs; the median is reported. Weights are random (speed does
 not depend on their values), made by training/export.py random.
-Needs: swift build -c release (for .build/release/csgis-bench), torch, onnx, onnxruntime.
+ONNX Runtime and OpenVINO run the ONNX export of training/csgis/model.py, exported at 64x64
+with dynamic height and width (the graph does not depend on the size; exporting at the
+benchmark's size ran out of memory for base); OpenVINO reshapes it to the run's size and
+compiles it with the LATENCY hint, the thread count and INFERENCE_PRECISION_HINT f32 or
+bf16 (the precision it reports using is printed).
+Needs: swift build -c release (for .build/release/csgis-bench), torch, onnx, onnxruntime,
+openvino (PyPI).
 """
 import argparse
 import json
@@ -47,24 +54,40 @@ if mode.startswith("torch"):
             o1, o2, e, _ = net(x)
             return (o1 + o2).float()
 else:
-    import onnxruntime as ort
     onnx_path = path + ".onnx"
     class Wrap(torch.nn.Module):
         def __init__(s, n): super().__init__(); s.n = n
         def forward(s, x):
             o1, o2, e, _ = s.n(x)
             return o1 + o2, e
-    torch.onnx.export(Wrap(net), x, onnx_path, input_names=["x"], output_names=["y", "edge"], opset_version=17, dynamo=False)
-    so = ort.SessionOptions(); so.intra_op_num_threads = threads; so.inter_op_num_threads = 1
-    sess = ort.InferenceSession(onnx_path, so, providers=["CPUExecutionProvider"])
+    small = torch.rand(1, 3, 64, 64)
+    torch.onnx.export(Wrap(net), small, onnx_path, input_names=["x"], output_names=["y", "edge"], opset_version=17,
+                      dynamic_axes={n: {2: "h", 3: "w"} for n in ("x", "y", "edge")}, dynamo=False)
     xn = x.numpy()
-    def run(): return sess.run(["y"], {"x": xn})
+    if mode == "ort":
+        import onnxruntime as ort
+        so = ort.SessionOptions(); so.intra_op_num_threads = threads; so.inter_op_num_threads = 1
+        sess = ort.InferenceSession(onnx_path, so, providers=["CPUExecutionProvider"])
+        def run(): return sess.run(["y"], {"x": xn})
+    else:
+        import openvino as ov
+        core = ov.Core()
+        m = core.read_model(onnx_path)
+        m.reshape({"x": [1, 3, h, w]})
+        cm = core.compile_model(m, "CPU", {"INFERENCE_PRECISION_HINT": mode.split("-")[1].replace("fp32", "f32"),
+                                           "PERFORMANCE_HINT": "LATENCY", "INFERENCE_NUM_THREADS": threads})
+        hint = cm.get_property("INFERENCE_PRECISION_HINT")
+        used = hint.get_type_name() if hasattr(hint, "get_type_name") else str(hint)
+        req = cm.create_infer_request()
+        def run(): return req.infer({"x": xn})
 t = time.time(); run(); first = time.time() - t
 for _ in range(runs):
     t = time.time(); run(); times.append(time.time() - t)
 s = sorted(times)
-print(json.dumps({"engine": mode, "first_run_s": first, "times_s": times, "median_s": s[len(s) // 2],
-                  "peak_rss_mb": peak_rss_mb()}))
+out = {"engine": mode, "first_run_s": first, "times_s": times, "median_s": s[len(s) // 2], "peak_rss_mb": peak_rss_mb()}
+if mode.startswith("openvino"):
+    out["precision_used"] = used
+print(json.dumps(out))
 '''
 
 
@@ -83,7 +106,7 @@ def main():
     p.add_argument("--sizes", default="512,1024")
     p.add_argument("--configs", default="64x12,32x6")
     p.add_argument("--runs", type=int, default=2)
-    p.add_argument("--engines", default="csgis-fp32,csgis-bf16,torch-fp32,torch-bf16,onnxruntime-fp32")
+    p.add_argument("--engines", default="csgis-fp32,csgis-bf16,torch-fp32,torch-bf16,onnxruntime-fp32,openvino-fp32,openvino-bf16")
     p.add_argument("--json")
     a = p.parse_args()
     bench = ROOT / ".build" / "release" / "csgis-bench"
@@ -112,7 +135,7 @@ def main():
                     r = run_json([str(bench), str(wpath), str(size), str(size), "--precision", eng.split("-")[1],
                                   "--threads", str(a.threads), "--runs", str(a.runs)], env)
                 else:
-                    mode = "ort" if eng.startswith("onnx") else eng
+                    mode = "ort" if eng.startswith("onnx") else eng  # torch-*, openvino-*
                     r = run_json([sys.executable, "-c", REF_SCRIPT, str(ROOT / "training"), str(wpath), str(size), str(size),
                                   mode, str(a.threads), str(a.runs)], env)
                 r.update({"config": cfg, "size": size, "name": eng})
@@ -127,7 +150,8 @@ def main():
                 ref = row.get("torch-" + eng.split("-")[-1])
                 ratio = f"{s / ref['median_s']:.2f}x" if ref and "error" not in ref and eng.startswith("csgis") else ""
                 r["ratio_vs_torch"] = ratio
-                print(f"{cfg:7} {size:>4}x{size:<4} {eng:18} {s:8.2f} {s / mp:7.2f} {r['gflops']:8.1f} {r['peak_rss_mb']:8.0f} {ratio:>9}", flush=True)
+                used = f"  (OpenVINO used {r['precision_used']})" if "precision_used" in r else ""
+                print(f"{cfg:7} {size:>4}x{size:<4} {eng:18} {s:8.2f} {s / mp:7.2f} {r['gflops']:8.1f} {r['peak_rss_mb']:8.0f} {ratio:>9}{used}", flush=True)
             # ratios for csgis rows measured before their torch reference
             for eng in engines:
                 r = row.get(eng)
@@ -138,10 +162,14 @@ def main():
                     ort = row.get("onnxruntime-fp32")
                     if ort and "error" not in ort:
                         r["ratio_vs_ort"] = f"{r['median_s'] / ort['median_s']:.2f}x"
+                    ov = row.get("openvino-" + eng.split("-")[-1])
+                    if ov and "error" not in ov:
+                        r["ratio_vs_openvino"] = f"{r['median_s'] / ov['median_s']:.2f}x"
     print("\nratios (ours / reference, lower is better):")
     for r in results:
         if r["name"].startswith("csgis") and "error" not in r:
             print(f"  {r['config']:6} {r['size']:>4}  {r['name']:11} vs torch same precision {r.get('ratio_vs_torch', '-'):>6}"
+                  f"   vs openvino same precision {r.get('ratio_vs_openvino', '-'):>6}"
                   f"   vs onnxruntime fp32 {r.get('ratio_vs_ort', '-'):>6}   load {r['load_ms']:.0f} ms")
     if a.json:
         Path(a.json).write_text(json.dumps({"cpu": cpu_model(), "threads": a.threads, "torch": torch.__version__,
