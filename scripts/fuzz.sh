@@ -20,9 +20,12 @@ flags=(--scratch-path .build-fuzz -Xswiftc -sanitize=fuzzer,address -Xcc -fsanit
 swift build "${flags[@]}" --target CSGISImageIO >/dev/null
 swift build "${flags[@]}" --target CSGISCore >/dev/null
 mm=(); for m in CPNG CDNNL CSGISCHeader; do mm+=(-Xcc "-fmodule-map-file=$B/$m.build/module.modulemap" -Xcc "-ISources/$m/include"); done
+# the objects of today's sources only: a renamed file's old object stays in the build folder
+objects=(); for t in CSGISImageIO CPNG CSGISCore CDNNL CSGISCHeader; do
+    for f in Sources/$t/*.swift Sources/$t/*.c; do [ -e "$f" ] && objects+=("$B/$t.build/$(basename "$f").o"); done
+done
 swiftc -sanitize=fuzzer,address -parse-as-library -g Tests/Fuzz/FuzzHarness.swift -I "$B/Modules" "${mm[@]}" \
-    "$B"/CSGISImageIO.build/*.o "$B"/CPNG.build/*.o "$B"/CSGISCore.build/*.o "$B"/CDNNL.build/*.o "$B"/CSGISCHeader.build/*.o \
-    -lpng16 -ldnnl -lgomp -o "$B/csgis-fuzz" 2> >(grep -v "Cannot export local symbol" >&2)
+    "${objects[@]}" -lpng16 -ldnnl -lgomp -o "$B/csgis-fuzz" 2> >(grep -v "Cannot export local symbol" >&2)
 mkdir -p .build-fuzz/crashes
 status=0
 for t in "${targets[@]}"; do
