@@ -32,7 +32,14 @@ final class CLibraryTests: XCTestCase {
     }
 
     /// Builds a C test program against the installed library and runs it: exit 0 and "ok".
-    func compileAndRunPrintsOK(_ src: URL, libs: String = "", args: String = "", file: StaticString = #filePath, line: UInt = #line) throws {
+    /// `program` defines `static int test(int argc, char **argv)` (0: passed, else the failed
+    /// case's number) after csgis.h and the usual C headers, which this adds, with main.
+    func compileAndRunPrintsOK(_ name: String, _ program: String, libs: String = "", args: String = "",
+                               file: StaticString = #filePath, line: UInt = #line) throws {
+        let src = Self.work.appendingPathComponent("\(name).c")
+        try ("#include <csgis.h>\n" + ["math", "stdint", "stdio", "stdlib", "string"].map { "#include <\($0).h>\n" }.joined()
+             + program + "\nint main(int argc, char **argv) {\n    int rc = test(argc, argv);\n    if (!rc) puts(\"ok\");\n    return rc;\n}\n")
+            .write(to: src, atomically: true, encoding: .utf8)
         let exe = src.deletingPathExtension().path
         let cc = try Harness.sh("cc -Wall -Werror '\(src.path)' $(\(pkg) pkg-config --cflags --libs csgis) \(libs) -o '\(exe)'")
         XCTAssertEqual(cc.status, 0, cc.stderr, file: file, line: line)
@@ -113,12 +120,8 @@ final class CLibraryTests: XCTestCase {
     /// after call and from a fresh one, the model kept alive, one call at a time), the
     /// per-call parameters, the image helper and the error codes.
     func testDefaultModelContextsAndErrorsThroughC() throws {
-        let src = Self.work.appendingPathComponent("errors.c")
-        try """
-        #include <csgis.h>
+        try compileAndRunPrintsOK("errors", """
         #include <pthread.h>
-        #include <stdio.h>
-        #include <string.h>
         static int stop_at_once(float fraction, double seconds_left, void *user_data) {
             (void)fraction; (void)seconds_left; (void)user_data;
             return 1;
@@ -144,7 +147,8 @@ final class CLibraryTests: XCTestCase {
             csgis_context_free(c);
             return NULL;
         }
-        int main(void) {
+        static int test(int argc, char **argv) {
+            (void)argc; (void)argv;
             csgis_model *m = NULL;
             if (csgis_model_load("/nonexistent.safetensors", &m) != CSGIS_ERR_IO || m) return 10;
             if (!strstr(csgis_last_error(), "no such file")) return 11;
@@ -228,23 +232,16 @@ final class CLibraryTests: XCTestCase {
             csgis_context_free(ctx);
             csgis_context_free(NULL);
             csgis_model_free(NULL);
-            puts("ok");
             return 0;
         }
-        """.write(to: src, atomically: true, encoding: .utf8)
-        try compileAndRunPrintsOK(src, libs: "-pthread")
+        """, libs: "-pthread")
     }
 
     /// A wide image through csgis_smooth at budgets that force full-height strips (the
     /// caller's memory is read and written by column range), one tile and the default: the
     /// same bytes, with separate buffers, in place, and across sample types.
     func testWideImageGivesTheSameBytesAtEveryBudget() throws {
-        let src = Self.work.appendingPathComponent("budgets.c")
-        try """
-        #include <csgis.h>
-        #include <stdio.h>
-        #include <stdlib.h>
-        #include <string.h>
+        try compileAndRunPrintsOK("budgets", """
         enum { W = 700, H = 40 };
         static unsigned char in[W * H * 4], ref[W * H * 4], out[W * H * 4];
         static int read_in(uint32_t first, uint32_t count, void *rows, void *user) {
@@ -253,7 +250,7 @@ final class CLibraryTests: XCTestCase {
         static int write_out(uint32_t first, uint32_t count, const void *rows, void *user) {
             memcpy((unsigned char *)user + (size_t)first * W * 4, rows, (size_t)count * W * 4); return 0;
         }
-        int main(int argc, char **argv) {
+        static int test(int argc, char **argv) {
             csgis_model *m = NULL;
             if (argc < 2 || csgis_model_load(argv[1], &m) != CSGIS_OK) { fprintf(stderr, "%s\\n", csgis_last_error()); return 10; }
             static unsigned short out16[W * H * 4];
@@ -302,11 +299,9 @@ final class CLibraryTests: XCTestCase {
             }
             csgis_context_free(ctx);
             csgis_model_free(m);
-            puts("ok");
             return 0;
         }
-        """.write(to: src, atomically: true, encoding: .utf8)
-        try compileAndRunPrintsOK(src, args: "'\(Harness.tinyModel)'")
+        """, args: "'\(Harness.tinyModel)'")
         // the budgets above include strips: the scheduler's own choice says so
         let model = try CSGISModel(contentsOf: Harness.tinyModel)
         let modes = (1...12).compactMap { mb in
@@ -327,12 +322,7 @@ final class CLibraryTests: XCTestCase {
     /// and the bytes equal csgis_smooth's at the default budget; strength 0 copies; a failing
     /// callback, a NULL one and a cancel come back as codes.
     func testRegionsGiveTheSameBytesWithoutASpool() throws {
-        let src = Self.work.appendingPathComponent("regions.c")
-        try """
-        #include <csgis.h>
-        #include <stdio.h>
-        #include <stdlib.h>
-        #include <string.h>
+        try compileAndRunPrintsOK("regions", """
         enum { W = 700, H = 40 };
         static unsigned char in[W * H * 4], ref[W * H * 4], out[W * H * 4], times[W * H];
         static int narrow, bad, fail_read;
@@ -355,7 +345,7 @@ final class CLibraryTests: XCTestCase {
         }
         static int stop(float f, double left, void *user) { (void)f; (void)left; (void)user; return 1; }
         static int once(void) { for (int i = 0; i < W * H; i++) if (times[i] != 1) return 0; return 1; }
-        int main(int argc, char **argv) {
+        static int test(int argc, char **argv) {
             setenv("TMPDIR", "/nonexistent-csgis-dir", 1);  /* no spool can be made */
             csgis_model *m = NULL;
             if (argc < 2 || csgis_model_load(argv[1], &m) != CSGIS_OK) { fprintf(stderr, "%s\\n", csgis_last_error()); return 10; }
@@ -400,26 +390,18 @@ final class CLibraryTests: XCTestCase {
             if (csgis_smooth_regions(ctx, &o, &d, read_region, write_region, NULL) != CSGIS_ERR_CANCELLED) return 24;
             csgis_context_free(ctx);
             csgis_model_free(m);
-            puts("ok");
             return 0;
         }
-        """.write(to: src, atomically: true, encoding: .utf8)
-        try compileAndRunPrintsOK(src, args: "'\(Harness.tinyModel)'")
+        """, args: "'\(Harness.tinyModel)'")
     }
 
     /// The hardening issue's C cases: each returns an error code (or OK), none aborts the host.
     func testHostileArgumentsThroughCReturnCodes() throws {
-        let src = Self.work.appendingPathComponent("hostile.c")
-        try """
-        #include <csgis.h>
-        #include <math.h>
-        #include <stdint.h>
-        #include <stdio.h>
-        #include <stdlib.h>
-        #include <string.h>
+        try compileAndRunPrintsOK("hostile", """
         #define EXPECT(call, want, n) do { csgis_status s_ = (call); if (s_ != (want)) { \\
             fprintf(stderr, "case %d: status %d, want %d: %s\\n", n, s_, want, csgis_last_error()); return n; } } while (0)
-        int main(void) {
+        static int test(int argc, char **argv) {
+            (void)argc; (void)argv;
             csgis_model *m = NULL;
             EXPECT(csgis_model_load(NULL, &m), CSGIS_OK, 1);
             csgis_context *ctx = NULL, *ctx32 = NULL;
@@ -461,11 +443,9 @@ final class CLibraryTests: XCTestCase {
             csgis_context_free(ctx);
             csgis_context_free(ctx32);
             csgis_model_free(m);
-            puts("ok");
             return 0;
         }
-        """.write(to: src, atomically: true, encoding: .utf8)
-        try compileAndRunPrintsOK(src, libs: "-lm")
+        """, libs: "-lm")
     }
 
     func testUninstallRemovesEverything() throws {

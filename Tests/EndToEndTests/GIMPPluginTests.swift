@@ -152,22 +152,30 @@ final class GIMPPluginTests: XCTestCase {
         XCTAssertTrue(p.mode == .strips && p.geometry!.tilesAcross > 1, "3 MB means strips here")
     }
 
+    /// Runs Tests/Scripts/`script` (IMAGE OUTDIR ARGS) in the GUI GIMP under a virtual X
+    /// server, on examples/textured.png resized to `size` (then `options`, for convert) in a
+    /// folder of its own; requires exit 0 and returns the folder, the image and the script's output.
+    func underX(_ script: String, in name: String, size: String, options: String = "", args: String = "",
+                limit: Int) throws -> (dir: URL, input: URL, log: String) {
+        try XCTSkipUnless(try Harness.sh("command -v gimp-2.10 xvfb-run xdotool").status == 0,
+                          "needs gimp-2.10, xvfb-run (xvfb) and xdotool")
+        let dir = Self.work.appendingPathComponent(name), input = dir.appendingPathComponent("in.png")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let example = Harness.repo.appendingPathComponent("examples/textured.png").path
+        XCTAssertEqual(try Harness.sh("convert '\(example)' -resize '\(size)' \(options) '\(input.path)'").status, 0)
+        let path = Harness.repo.appendingPathComponent("Tests/Scripts/\(script)").path
+        let r = try Harness.sh("timeout \(limit) xvfb-run -a -s '-screen 0 1280x900x24' '\(path)' '\(input.path)' '\(dir.path)' \(args)",
+                               env: ["HOME": Self.home.path])
+        let log = String(decoding: r.stdout, as: UTF8.self)
+        XCTAssertEqual(r.status, 0, log + r.stderr)
+        return (dir, input, log)
+    }
+
     /// The GUI GIMP under a virtual X server: Cancel in GIMP's progress dialog, clicked while
     /// the plug-in smooths a 3000x3000 image with the base model (a minute or more), ends the
     /// plug-in at once and leaves the layer untouched (Tests/Scripts/gimp-cancel.sh).
     func testCancelInGIMPsProgressDialogLeavesTheLayerUntouched() throws {
-        try XCTSkipUnless(try Harness.sh("command -v gimp-2.10 xvfb-run xdotool").status == 0,
-                          "needs gimp-2.10, xvfb-run (xvfb) and xdotool")
-        let dir = Self.work.appendingPathComponent("cancel")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        let input = dir.appendingPathComponent("big.png")
-        let example = Harness.repo.appendingPathComponent("examples/textured.png").path
-        XCTAssertEqual(try Harness.sh("convert '\(example)' -resize '3000x3000!' '\(input.path)'").status, 0)
-        let script = Harness.repo.appendingPathComponent("Tests/Scripts/gimp-cancel.sh").path
-        let r = try Harness.sh("timeout 600 xvfb-run -a -s '-screen 0 1280x900x24' '\(script)' '\(input.path)' '\(dir.path)' base",
-                               env: ["HOME": Self.home.path])
-        let log = String(decoding: r.stdout, as: UTF8.self)
-        XCTAssertEqual(r.status, 0, log + r.stderr)
+        let (dir, input, log) = try underX("gimp-cancel.sh", in: "cancel", size: "3000x3000!", args: "base", limit: 600)
         func number(_ key: String) -> Int? {
             log.split(separator: "\n").first { $0.hasPrefix(key + " ") }.flatMap { Int($0.split(separator: " ")[1]) }
         }
@@ -184,20 +192,7 @@ final class GIMPPluginTests: XCTestCase {
     /// with the dialog's defaults (lite, strength 1) as the filter does
     /// (Tests/Scripts/gimp-dialog.sh under a virtual X server).
     func testDialogPreviewAndOK() throws {
-        try XCTSkipUnless(try Harness.sh("command -v gimp-2.10 xvfb-run xdotool").status == 0,
-                          "needs gimp-2.10, xvfb-run (xvfb) and xdotool")
-        let dir = Self.work.appendingPathComponent("dialog")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        let input = dir.appendingPathComponent("in.png")
-        let example = Harness.repo.appendingPathComponent("examples/textured.png").path
-        XCTAssertEqual(try Harness.sh("convert '\(example)' -resize '160x120!' -alpha set '\(input.path)'").status, 0)
-        let script = Harness.repo.appendingPathComponent("Tests/Scripts/gimp-dialog.sh").path
-        let home = dir.appendingPathComponent("home")  // a fresh HOME: the dialog starts at the defaults
-        let r = try Harness.sh("mkdir -p '\(home.path)' && cp -r '\(Self.home.path)/.config' '\(home.path)/' && "
-                               + "timeout 400 xvfb-run -a -s '-screen 0 1280x900x24' '\(script)' '\(input.path)' '\(dir.path)'",
-                               env: ["HOME": home.path])
-        let log = String(decoding: r.stdout, as: UTF8.self)
-        XCTAssertEqual(r.status, 0, log + r.stderr)
+        let (dir, input, log) = try underX("gimp-dialog.sh", in: "dialog", size: "160x120!", options: "-alpha set", limit: 400)
         let previews = log.split(separator: "\n").filter { $0.hasPrefix("csgis preview: ") }
         XCTAssertFalse(previews.isEmpty, log)
         XCTAssertTrue(previews.allSatisfy { $0.hasSuffix("status 0") }, log)
