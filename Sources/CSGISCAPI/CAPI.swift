@@ -61,8 +61,7 @@ public func cContextNew(_ model: OpaquePointer?, _ params: UnsafePointer<csgis_c
     guard let precision = precisions.first(where: { $0.0 == p.precision })?.1 else {
         return fail(CSGIS_ERR_INVALID_ARGUMENT, "context params: unknown precision \(p.precision.rawValue)")
     }
-    guard p.threads >= 0 else { return fail(CSGIS_ERR_INVALID_ARGUMENT, "context params: threads \(p.threads) is negative") }
-    do {
+    do {  // the engine checks the thread count (negative, or more than 4 x the cores)
         out.pointee = handle(Context(try Engine(model: m, precision: precision, threads: Int(p.threads))))
         return CSGIS_OK
     } catch { return status(for: error) }
