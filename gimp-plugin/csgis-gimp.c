@@ -209,7 +209,7 @@ static gboolean dialog(gint32 drawable) {
     g_signal_connect(model, "changed", G_CALLBACK(on_model_changed), NULL);
     gimp_table_attach_aligned(GTK_TABLE(table), 0, 1, "_Model:", 0.0, 0.5, model, 2, FALSE);
 
-    GtkWidget *prec = gimp_int_combo_box_new("Auto", 0, "FP32", 1, "BF16", 2, NULL);
+    GtkWidget *prec = gimp_int_combo_box_new("Auto", 0, "FP32", 1, "BF16", 2, "INT8 (faster)", 3, NULL);
     gimp_int_combo_box_connect(GIMP_INT_COMBO_BOX(prec), vals.precision, G_CALLBACK(gimp_int_combo_box_get_active), &vals.precision);
     gimp_table_attach_aligned(GTK_TABLE(table), 0, 2, "_Precision:", 0.0, 0.5, prec, 2, FALSE);
 

@@ -24,10 +24,12 @@ dnnl_status_t csgis_conv_create(dnnl_engine_t engine, const csgis_conv_spec *s,
     if ((st = dnnl_primitive_attr_create(&attr))) return st;
     dnnl_post_ops_create(&po);
     if (s->relu) dnnl_post_ops_append_eltwise(po, 1.0f, dnnl_eltwise_relu, 0.0f, 0.0f);
-    if (s->sum == 1) dnnl_post_ops_append_sum(po, 1.0f);
+    if (s->sum == 1) dnnl_post_ops_append_sum_v2(po, s->sum_scale, s->sum_dt);
     if (s->sum == 2) dnnl_post_ops_append_binary(po, dnnl_binary_add, &dst);
     dnnl_primitive_attr_set_post_ops(attr, po);
-    st = dnnl_primitive_desc_create(pd, &cd, attr, engine, NULL);
+    st = s->scales ? dnnl_primitive_attr_set_output_scales(attr, s->n_scales, s->n_scales > 1 ? 1 << 1 : 0, s->scales)
+                   : dnnl_success;
+    if (!st) st = dnnl_primitive_desc_create(pd, &cd, attr, engine, NULL);
     dnnl_post_ops_destroy(po);
     dnnl_primitive_attr_destroy(attr);
     if (st) return st;
@@ -120,6 +122,12 @@ int csgis_max_threads(void) { return omp_get_max_threads(); }
 int csgis_cpu_has_bf16(void) {
     dnnl_cpu_isa_t isa = dnnl_get_effective_cpu_isa();
     return ((unsigned)isa & (unsigned)dnnl_cpu_isa_avx512_core_bf16) == (unsigned)dnnl_cpu_isa_avx512_core_bf16;
+}
+
+int csgis_cpu_has_vnni(void) {
+    unsigned isa = (unsigned)dnnl_get_effective_cpu_isa();
+    return (isa & (unsigned)dnnl_cpu_isa_avx512_core_vnni) == (unsigned)dnnl_cpu_isa_avx512_core_vnni
+        || (isa & (unsigned)dnnl_cpu_isa_avx2_vnni) == (unsigned)dnnl_cpu_isa_avx2_vnni;
 }
 
 const char *csgis_cpu_isa_name(void) {

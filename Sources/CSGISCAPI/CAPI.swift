@@ -40,7 +40,7 @@ private func layout(_ d: csgis_image, _ what: String) throws -> PixelLayout {
 
 // MARK: contexts
 
-private let precisions: [(csgis_precision, Precision)] = [(CSGIS_PRECISION_AUTO, .auto), (CSGIS_PRECISION_FP32, .fp32),
+private let precisions: [(csgis_precision, Precision)] = [(CSGIS_PRECISION_AUTO, .auto), (CSGIS_PRECISION_FP32, .fp32), (CSGIS_PRECISION_INT8, .int8),
                                                           (CSGIS_PRECISION_BF16, .bf16)]
 
 /// A model's engine kept between calls (csgis_context); `busy` turns a second call during

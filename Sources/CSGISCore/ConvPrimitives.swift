@@ -13,29 +13,36 @@ final class ConvPrimitives {
 
     private struct Key: Hashable {
         var cin, cout, dilation, rows, width, inputRows, padH: Int
-        var dst: UInt32
+        var src, dst: Element, sum: Element?
+        /// int8: the layer (its scales are its own); -1 otherwise (layers of one shape share)
+        var layer: Int
         var relu: Bool
         var residual: Int32
     }
 
     init(store: WeightStore, precision: Precision, ctx: DNNLContext) { self.store = store; self.precision = precision; self.ctx = ctx }
 
+    /// `sum`: the type dst's earlier contents are read as (int8: an unsigned skip into a signed sum).
     /// `rows` output rows from `inputRows` input rows, `padH` zero rows implied above and
     /// below; `residual`: 0 none, 1 dst += result ("sum"), 2 + a residual after the ReLU
     /// ("binary add": oneDNN 2.6 has no AVX2 jit kernel for ReLU-then-sum, which fell back
     /// to ref:any, ~50x slower; the residual must not be dst, as AVX2 keeps partial sums there).
     func get(layer: Int, rows: Int, width: Int, inputRows: Int, padH: Int, relu: Bool, residual: Int32,
-             dst dstT: dnnl_data_type_t) throws -> DNNLPrimitive {
-        let c = store.convs[layer]
+             src srcT: Element, dst dstT: Element, sum sumT: Element? = nil) throws -> DNNLPrimitive {
+        let c = store.convs[layer], q = store.quantization?.layers[layer]
         let key = Key(cin: c.cin, cout: c.cout, dilation: c.dilation, rows: rows, width: width, inputRows: inputRows, padH: padH,
-                      dst: dstT.rawValue, relu: relu, residual: residual)
+                      src: srcT, dst: dstT, sum: sumT, layer: q == nil ? -1 : layer, relu: relu, residual: residual)
         if let p = prims[key] { return p }
-        var spec = csgis_conv_spec(h: Int32(rows), w: Int32(width), cin: Int32(c.cin), cout: Int32(c.cout), dilation: Int32(c.dilation),
-                                   ih: Int32(inputRows), pad_h: Int32(padH), src_dt: precision.activationType,
-                                   wei_dt: precision.activationType, dst_dt: dstT, relu: relu ? 1 : 0, sum: residual)
+        let weightT: Element = q == nil ? precision.activation : .s8
         var pd: dnnl_primitive_desc_t?, p: dnnl_primitive_t?
-        try check(csgis_conv_create(ctx.engine, &spec, &pd, &p),
-                  "creating a \(c.cin)->\(c.cout) convolution (dilation \(c.dilation)) for \(width)x\(rows)")
+        let status = (q?.outputScale ?? []).withUnsafeBufferPointer { scales -> dnnl_status_t in
+            var spec = csgis_conv_spec(h: Int32(rows), w: Int32(width), cin: Int32(c.cin), cout: Int32(c.cout), dilation: Int32(c.dilation),
+                                       ih: Int32(inputRows), pad_h: Int32(padH), src_dt: srcT.dnnl, wei_dt: weightT.dnnl, dst_dt: dstT.dnnl,
+                                       relu: relu ? 1 : 0, sum: residual, sum_scale: q?.sumScale ?? 1, sum_dt: sumT?.dnnl ?? dnnl_data_type_undef,
+                                       scales: q == nil ? nil : scales.baseAddress, n_scales: Int32(scales.count))
+            return csgis_conv_create(ctx.engine, &spec, &pd, &p)
+        }
+        try check(status, "creating a \(c.cin)->\(c.cout) convolution (dilation \(c.dilation)) for \(width)x\(rows)")
         let prim = DNNLPrimitive(handle: p!, pd: pd!)
         prims[key] = prim
         implementations.insert(String(cString: csgis_primitive_impl_name(pd)))

@@ -86,6 +86,8 @@ final class AlignedBuffer {
 public enum CPUInfo {
     /// True when the CPU computes bf16 natively (AVX512-BF16 or AMX).
     public static var hasNativeBF16: Bool { csgis_cpu_has_bf16() != 0 }
+    /// True when oneDNN multiplies 8-bit values exactly here (AVX512-VNNI, AVX-VNNI or AMX).
+    public static var hasVNNI: Bool { csgis_cpu_has_vnni() != 0 }
     /// oneDNN's instruction-set level on this CPU (e.g. "avx512_core_amx", "avx2").
     public static var isaName: String { String(cString: csgis_cpu_isa_name()) }
     /// Threads oneDNN uses by default (OpenMP's maximum).

@@ -45,7 +45,16 @@ public final class Engine {
         self.precision = try precision.resolved()
         self.threads = threads
         ctx = try DNNLContext()
-        store = try WeightStore(convs: Graph.convs(of: model), precision: self.precision, ctx: ctx)
+        var quantization: Quantization?
+        if self.precision == .int8 {
+            guard let peaks = model.activationMax else {
+                throw CSGISError.unsupported("\(model.path) has no int8 calibration (tensor \(CSGISModel.activationMaxTensor)); "
+                                             + "add one with training/export.py calibrate, or use fp32 or bf16")
+            }
+            quantization = Quantization(graph: Graph(config: model.config, precision: .int8), convs: Graph.convs(of: model), activationMax: peaks,
+                                        vnni: CPUInfo.hasVNNI)
+        }
+        store = try WeightStore(convs: Graph.convs(of: model), precision: self.precision, quantization: quantization, ctx: ctx)
         prims = ConvPrimitives(store: store, precision: self.precision, ctx: ctx)
     }
 

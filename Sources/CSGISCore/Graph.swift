@@ -4,7 +4,8 @@ import Foundation
 /// execution order, with the demand-driven schedule both the plan and its sizing use.
 struct Graph {
     struct Node {
-        var channels: Int, elementBytes: Int
+        var channels: Int, type: Element
+        var elementBytes: Int { type.bytes }
         var capacity = 0, base = 0, hi = 0
         /// (op, reach): an op reading this node, and how many rows above its next row it reads.
         var consumers: [(op: Int, reach: Int)] = []
@@ -32,9 +33,9 @@ struct Graph {
     private(set) var resultNode = 0, out1Node = 0, edgeNode = 0
 
     init(config: ModelConfig, precision: Precision) {
-        let ab = precision.activationBytes, dim = config.dim
+        let at = precision.activation, dim = config.dim
         let layers = config.layers
-        func node(_ c: Int, _ b: Int) -> Int { nodes.append(Node(channels: c, elementBytes: b)); return nodes.count - 1 }
+        func node(_ c: Int, _ t: Element) -> Int { nodes.append(Node(channels: c, type: t)); return nodes.count - 1 }
         func add(_ kind: Kind, dst: Int?, sources: [(Int, Int)]) {
             let o = ops.count
             for (n, reach) in sources { nodes[n].consumers.append((o, reach)) }
@@ -43,7 +44,8 @@ struct Graph {
         var l = 0
         func conv(_ src: Int, relu: Bool, residual: Int? = nil, sumOnto: Int? = nil, f32: Bool = false) -> Int {
             let spec = layers[l]
-            let d = node(spec.cout, f32 ? 4 : ab)
+            // int8: a ReLU's output is unsigned (one more bit); a skip sum makes it signed again
+            let d = node(spec.cout, f32 ? .f32 : at == .s8 && relu && residual == nil && sumOnto == nil ? .u8 : at)
             var s = [(src, spec.dilation)]
             if let r = residual { s.append((r, 0)) }
             if let r = sumOnto { s.append((r, 0)) }
@@ -53,13 +55,14 @@ struct Graph {
         }
         func block(_ a: Int) -> Int {
             let t1 = conv(a, relu: true), t2 = conv(t1, relu: true)
-            return conv(t2, relu: true, residual: a)
+            // int8: the skip is a scaled "sum" onto a copy of `a` (the binary add has no scale)
+            return at == .s8 ? conv(t2, relu: true, sumOnto: a) : conv(t2, relu: true, residual: a)
         }
-        inputNode = node(3, 4)
+        inputNode = node(3, .f32)
         add(.read, dst: inputNode, sources: [])
         var inp = inputNode
-        if precision == .bf16 {
-            inp = node(3, 2)
+        if at != .f32 {
+            inp = node(3, at == .s8 ? .u8 : at)
             add(.convert(inputNode), dst: inp, sources: [(inputNode, 0)])
         }
         var x = conv(inp, relu: false)
@@ -68,7 +71,7 @@ struct Graph {
         var t = conv(features, relu: true); t = conv(t, relu: true)
         let edge = conv(t, relu: false, f32: true)
         // interpreter2 reads [features, edge, out1] with zero weights for out1 (not yet known)
-        let f1 = node(dim + 4, ab)
+        let f1 = node(dim + 4, at)
         add(.concat([(features, dim), (edge, 1), (nil, 3)]), dst: f1, sources: [(features, 0), (edge, 0)])
         x = conv(f1, relu: true)
         for _ in 0..<ModelConfig.interpreterBlocks { x = block(x) }
@@ -76,7 +79,7 @@ struct Graph {
         let out1 = conv(x, relu: false, f32: true)
         // refine reads [features, edge, out1]: f1's first dim + 1 channels with out1 filled in
         // (so the one-pass plan fills f1 in place instead of keeping features for it)
-        let f2 = node(dim + 4, ab)
+        let f2 = node(dim + 4, at)
         add(.concat([(f1, dim + 1), (out1, 3)]), dst: f2, sources: [(f1, 0), (out1, 0)])
         x = conv(f2, relu: true)
         for _ in 0..<ModelConfig.refineBlocks { x = block(x) }
@@ -101,34 +104,49 @@ struct Graph {
 
     /// Runs a concat op over `pixels` pixels: `parts` of this graph's nodes packed into node
     /// `d`, each node's pixels at `pointer(node)` (a whole image, or one row of it).
-    func concat(_ parts: [(node: Int?, channels: Int)], into d: Int, pixels: Int, at pointer: (Int) -> UnsafeMutableRawPointer) {
-        Graph.concat(parts.map { p in (p.node.map { UnsafeRawPointer(pointer($0)) }, p.channels, p.node.map { nodes[$0].channels } ?? 0,
-                                       p.node.map { nodes[$0].elementBytes } ?? 0) },
-                     into: pointer(d), channels: nodes[d].channels, elementBytes: nodes[d].elementBytes, pixels: pixels)
-    }
-
-    /// Packs `parts` (the first `channels` of pixel-interleaved sources with `stride` channels
-    /// per pixel; nil: zero channels) into `dst`, `channels` per pixel, over `pixels` pixels;
-    /// an f32 source into bf16 `dst` is rounded like the input conversion. A part that is
-    /// `dst` itself at its own place is already there (the one-pass plan's in-place fill).
-    private static func concat(_ parts: [(src: UnsafeRawPointer?, channels: Int, stride: Int, elementBytes: Int)], into dst: UnsafeMutableRawPointer,
-                       channels total: Int, elementBytes eb: Int, pixels: Int) {
+    /// `scales`: per node, the int8 quantisation step (int8 graphs only).
+    func concat(_ parts: [(node: Int?, channels: Int)], into d: Int, pixels: Int, scales: [Float]?,
+                at pointer: (Int) -> UnsafeMutableRawPointer) {
+        let dt = nodes[d].type, eb = dt.bytes, total = nodes[d].channels
+        let dst = pointer(d)
         var ch = 0
         for p in parts {
             defer { ch += p.channels }
-            guard let src = p.src else {
+            guard let n = p.node else {
                 for x in 0..<pixels { memset(dst + (x * total + ch) * eb, 0, p.channels * eb) }
                 continue
             }
-            let sc = p.channels, ss = p.stride
-            if src == UnsafeRawPointer(dst + ch * eb) && ss == total { continue }
-            if p.elementBytes == eb {
+            let src = UnsafeRawPointer(pointer(n)), sc = p.channels, ss = nodes[n].channels
+            if src == UnsafeRawPointer(dst + ch * eb) && ss == total { continue }  // the one-pass plan's in-place fill
+            if nodes[n].type == dt {
                 for x in 0..<pixels { (dst + (x * total + ch) * eb).copyMemory(from: src + x * ss * eb, byteCount: sc * eb) }
-            } else {  // f32 head into bf16 features
-                precondition(p.elementBytes == 4 && eb == 2)
-                let s = src.assumingMemoryBound(to: Float.self), t = dst.assumingMemoryBound(to: UInt16.self)
-                for x in 0..<pixels { for c in 0..<sc { t[x * total + ch + c] = bf16(s[x * ss + c]) } }
+            } else {  // an f32 head into the features, converted like the input
+                precondition(nodes[n].type == .f32)
+                let s = src.assumingMemoryBound(to: Float.self), step = scales?[n] ?? 1
+                for x in 0..<pixels {
+                    Graph.convert(s + x * ss, to: dst + (x * total + ch) * eb, type: dt, step: step, count: sc)
+                }
             }
+        }
+    }
+
+    /// f32 values into `type`: bf16 rounded to nearest even; s8/u8 as round(x / step),
+    /// saturated (NaN to 0). The input conversion and the concats' share this one rule.
+    static func convert(_ s: UnsafePointer<Float>, to dst: UnsafeMutableRawPointer, type: Element, step: Float, count: Int) {
+        switch type {
+        case .bf16:
+            let t = dst.assumingMemoryBound(to: UInt16.self)
+            for i in 0..<count { t[i] = bf16(s[i]) }
+        case .s8, .u8:
+            let lo: Float = type == .u8 ? 0 : -127, hi = type.levels, inv = 1 / step
+            let t = dst.assumingMemoryBound(to: UInt8.self)
+            for i in 0..<count {
+                let v = (s[i] * inv).rounded(.toNearestOrEven)
+                let q = v.isNaN ? 0 : Swift.min(hi, Swift.max(lo, v))
+                t[i] = type == .u8 ? UInt8(q) : UInt8(bitPattern: Int8(q))
+            }
+        case .f32:
+            dst.copyMemory(from: s, byteCount: count * 4)
         }
     }
 

@@ -26,13 +26,12 @@ final class InferencePlan {
         self.store = store; self.ctx = ctx; self.prims = prims
         let g = Graph(config: config, precision: precision)
         graph = g
-        let h = Int32(height), w = Int32(width), e = ctx.engine, at = precision.activationType
+        let h = Int32(height), w = Int32(width), e = ctx.engine
         let slots = Arena.slots(config: config, precision: precision).ofNode
         raw = slots.map { $0.map { arena.buffers[$0].raw } }
         memory = try g.nodes.indices.map { n in
             guard let p = slots[n].map({ arena.buffers[$0].raw }) else { return nil }
-            let t = g.nodes[n].elementBytes == 4 ? dnnl_f32 : at
-            return try DNNLMemory({ csgis_nhwc_memory(e, h, w, Int32(g.nodes[n].channels), t, p, $0) }, "activation memory")
+            return try DNNLMemory({ csgis_nhwc_memory(e, h, w, Int32(g.nodes[n].channels), g.nodes[n].type.dnnl, p, $0) }, "activation memory")
         }
         inputMemory = try DNNLMemory({ csgis_nhwc_memory(e, h, w, 3, dnnl_f32, nil, $0) }, "input memory")
     }
@@ -53,16 +52,17 @@ final class InferencePlan {
             switch op.kind {
             case .read, .write: continue  // the input is the caller's pixels; the caller blends the result
             case let .convert(src):
-                let s = ptr(src).assumingMemoryBound(to: Float.self), t = ptr(op.dst!).assumingMemoryBound(to: UInt16.self)
-                for i in 0..<(n * 3) { t[i] = bf16(s[i]) }
+                let d = op.dst!
+                Graph.convert(ptr(src).assumingMemoryBound(to: Float.self), to: ptr(d), type: graph.nodes[d].type,
+                              step: store.quantization?.step[d] ?? 1, count: n * 3)
             case let .concat(parts):
-                graph.concat(parts, into: op.dst!, pixels: n, at: ptr)
+                graph.concat(parts, into: op.dst!, pixels: n, scales: store.quantization?.step, at: ptr)
             case let .conv(layer, src, relu, residual, sumOnto):
                 let d = op.dst!, c = store.convs[layer]
                 if let s = sumOnto { ptr(d).copyMemory(from: ptr(s), byteCount: n * graph.nodes[d].channels * graph.nodes[d].elementBytes) }
-                let dstT: dnnl_data_type_t = graph.nodes[d].elementBytes == 4 ? dnnl_f32 : precision.activationType
                 let prim = try prims.get(layer: layer, rows: height, width: width, inputRows: height, padH: c.dilation, relu: relu,
-                                         residual: residual != nil ? 2 : sumOnto != nil ? 1 : 0, dst: dstT)
+                                         residual: residual != nil ? 2 : sumOnto != nil ? 1 : 0,
+                                         src: graph.nodes[src].type, dst: graph.nodes[d].type, sum: sumOnto.map { graph.nodes[$0].type })
                 let wm = try store.weights(layer, desc: csgis_conv_weights_md(prim.pd)!)
                 try check(csgis_conv_execute(prim.handle, ctx.stream, mem(src).handle, wm.handle, store.bias[layer].handle, mem(d).handle,
                                              residual.map { mem($0).handle }), "running convolution \(layer)")

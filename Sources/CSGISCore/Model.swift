@@ -22,6 +22,10 @@ public final class CSGISModel: @unchecked Sendable {
     public let path: String
     /// Folded convolutions in `config.layers` order; RGB order whatever the file's.
     let convs: [FoldedConv]
+    /// int8 calibration: per convolution (in `config.layers` order), the largest magnitude of
+    /// the tensor it writes on natural photos; nil when the file has none (int8 refused).
+    let activationMax: [Float]?
+    static let activationMaxTensor = "int8.activation_max"
 
     /// Loads and validates a weights file; throws `CSGISError` naming what is wrong.
     public init(contentsOf path: String) throws {
@@ -67,6 +71,13 @@ public final class CSGISModel: @unchecked Sendable {
             throw bad("unexpected tensor '\(u)' (file does not match dim \(dim), num_block \(nb))")
         }
         if order == .bgr { CSGISModel.convertToRGB(&convs, config: config) }
+        var peaks: [Float]?
+        if tensors[CSGISModel.activationMaxTensor] != nil {
+            let p = try tensor(CSGISModel.activationMaxTensor, [config.layers.count])
+            guard p.allSatisfy({ $0.isFinite && $0 >= 0 }) else { throw bad("tensor '\(CSGISModel.activationMaxTensor)' has a negative or non-finite value") }
+            peaks = p
+        }
+        self.activationMax = peaks
         self.config = config
         self.metadata = meta
         self.channelOrder = order

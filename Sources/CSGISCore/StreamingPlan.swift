@@ -107,14 +107,13 @@ final class StreamingPlan {
                 case .read:
                     try read(real, dst.assumingMemoryBound(to: Float.self))
                 case let .convert(src):
-                    let s = rowPointer(src, y).assumingMemoryBound(to: Float.self)
-                    let t = dst.assumingMemoryBound(to: UInt16.self)
-                    for i in 0..<(real * width * 3) { t[i] = bf16(s[i]) }
+                    Graph.convert(rowPointer(src, y).assumingMemoryBound(to: Float.self), to: dst, type: graph.nodes[d].type,
+                                  step: store.quantization?.step[d] ?? 1, count: real * width * 3)
                 case let .concat(parts):
                     try concat(parts, into: d, rows: y..<(y + real))
                 case let .conv(layer, src, relu, residual, sumOnto):
                     if let s = sumOnto { dst.copyMemory(from: rowPointer(s, y), byteCount: R * rowBytes(d)) }
-                    try conv(o, layer: layer, src: src, dst: d, y: y, relu: relu, residual: residual, sum: sumOnto != nil)
+                    try conv(o, layer: layer, src: src, dst: d, y: y, relu: relu, residual: residual, sum: sumOnto)
                 case .write:
                     preconditionFailure("a write op has no destination")
                 }
@@ -130,16 +129,16 @@ final class StreamingPlan {
 
     /// Packs channel ranges of several nodes into `d`'s rows; nil parts are zero channels.
     private func concat(_ parts: [(node: Int?, channels: Int)], into d: Int, rows: Range<Int>) throws {
-        for y in rows { graph.concat(parts, into: d, pixels: width) { rowPointer($0, y) } }
+        for y in rows { graph.concat(parts, into: d, pixels: width, scales: store.quantization?.step) { rowPointer($0, y) } }
     }
 
-    private func conv(_ o: Int, layer: Int, src: Int, dst: Int, y: Int, relu: Bool, residual: Int?, sum: Bool) throws {
+    private func conv(_ o: Int, layer: Int, src: Int, dst: Int, y: Int, relu: Bool, residual: Int?, sum: Int?) throws {
         let c = store.convs[layer], d = c.dilation, R = rowsPerStep
-        let srcT = precision.activationType
-        let dstT: dnnl_data_type_t = graph.nodes[dst].elementBytes == 4 ? dnnl_f32 : precision.activationType
+        let srcT = graph.nodes[src].type.dnnl, dstT = graph.nodes[dst].type.dnnl
         // R rows from R + 2d input rows: the window holds the padding rows itself
         let prim = try prims.get(layer: layer, rows: R, width: width, inputRows: R + 2 * d, padH: 0, relu: relu,
-                                 residual: residual != nil ? 2 : sum ? 1 : 0, dst: dstT)
+                                 residual: residual != nil ? 2 : sum != nil ? 1 : 0, src: graph.nodes[src].type, dst: graph.nodes[dst].type,
+                                 sum: sum.map { graph.nodes[$0].type })
         if convMemory[o] == nil {
             let e = ctx.engine, w = Int32(width)
             let s = try DNNLMemory({ csgis_nhwc_memory(e, Int32(R + 2 * d), w, Int32(c.cin), srcT, nil, $0) }, "row block memory")

@@ -7,23 +7,31 @@ final class WeightStore {
     private let ctx: DNNLContext
     private let precision: Precision
     let convs: [FoldedConv]
+    /// The int8 form (steps, s8 weights, scales) when the precision is int8.
+    let quantization: Quantization?
     private var userWeights: [(AlignedBuffer, DNNLMemory)] = []
     private(set) var bias: [DNNLMemory] = []
     private var biasStorage: [AlignedBuffer] = []
     private var reordered: [[(desc: dnnl_memory_desc_t, mem: DNNLMemory)]]
 
-    init(convs: [FoldedConv], precision: Precision, ctx: DNNLContext) throws {
+    init(convs: [FoldedConv], precision: Precision, quantization: Quantization?, ctx: DNNLContext) throws {
         self.ctx = ctx
         self.precision = precision
         self.convs = convs
+        self.quantization = quantization
         reordered = Array(repeating: [], count: convs.count)
-        for c in convs {
-            let wb = try AlignedBuffer(bytes: c.weights.count * 4)
-            c.weights.withUnsafeBytes { wb.raw.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
-            let wm = try DNNLMemory({ csgis_oihw_memory(ctx.engine, Int32(c.cout), Int32(c.cin), dnnl_f32, wb.raw, $0) }, "weights memory")
+        for (l, c) in convs.enumerated() {
+            let q = quantization?.layers[l]
+            let wb = try AlignedBuffer(bytes: c.weights.count * (q == nil ? 4 : 1))
+            if let q { q.weights.withUnsafeBytes { wb.raw.copyMemory(from: $0.baseAddress!, byteCount: $0.count) } } else {
+                c.weights.withUnsafeBytes { wb.raw.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+            }
+            let wm = try DNNLMemory({ csgis_oihw_memory(ctx.engine, Int32(c.cout), Int32(c.cin), q == nil ? dnnl_f32 : dnnl_s8, wb.raw, $0) },
+                                    "weights memory")
             userWeights.append((wb, wm))
-            let bb = try AlignedBuffer(bytes: c.bias.count * 4)
-            c.bias.withUnsafeBytes { bb.raw.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+            let b = q?.bias ?? c.bias
+            let bb = try AlignedBuffer(bytes: b.count * 4)
+            b.withUnsafeBytes { bb.raw.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
             biasStorage.append(bb)
             bias.append(try DNNLMemory({ csgis_vector_memory(ctx.engine, Int32(c.cout), dnnl_f32, bb.raw, $0) }, "bias memory"))
         }

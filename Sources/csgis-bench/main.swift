@@ -1,5 +1,5 @@
 // csgis-bench: times the engine on one synthetic image and prints one JSON line.
-//   csgis-bench MODEL WIDTH HEIGHT [--precision auto|fp32|bf16] [--threads N] [--runs N]
+//   csgis-bench MODEL WIDTH HEIGHT [--precision auto|fp32|bf16|int8] [--threads N] [--runs N]
 // Used by benchmarks/bench_engine.py, which runs PyTorch and ONNX Runtime beside it.
 import CSGISCore
 import Foundation

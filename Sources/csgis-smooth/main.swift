@@ -22,7 +22,8 @@ struct CSGISSmooth: ParsableCommand {
     @Option(help: "Model: a .safetensors path or a name (base, lite).") var model: String?
     // .unconditional: "--strength -1" is a value (then refused by validate), not a missing one
     @Option(parsing: .unconditional, help: "Smoothing strength 0...1 (0 returns the input exactly).") var strength: Double = 1
-    @Option(help: "Arithmetic: auto, fp32 or bf16.") var precision: String = "auto"
+    @Option(help: ArgumentHelp("Arithmetic: \(Precision.names) (int8: faster, slightly less exact)."))
+    var precision: String = "auto"
     @Option(parsing: .unconditional, help: "Threads (0 = all cores, at most 4 x the cores).") var threads: Int = 0
     @Option(help: "Memory budget, e.g. 512M or 4G (default: half of available memory).") var memory: String?
     @Option(parsing: .unconditional, help: "Force square tiles of this size (pixels, at least 32).") var tile: Int?
@@ -31,7 +32,7 @@ struct CSGISSmooth: ParsableCommand {
 
     func validate() throws {
         do { try Plan.check(strength: strength) } catch { throw ValidationError("--strength must be in 0...1") }
-        guard Precision(rawValue: precision) != nil else { throw ValidationError("--precision must be auto, fp32 or bf16") }
+        guard Precision(rawValue: precision) != nil else { throw ValidationError("--precision must be \(Precision.names)") }
         guard threads >= 0 else { throw ValidationError("--threads must be 0 or more") }
         guard threads <= Engine.maxThreads else {
             throw ValidationError("--threads \(threads) is more than \(Engine.maxThreads) (4 x the \(ProcessInfo.processInfo.activeProcessorCount) cores)")

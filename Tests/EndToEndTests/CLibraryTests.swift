@@ -158,6 +158,16 @@ final class CLibraryTests: XCTestCase {
             /* names resolve beside the installed library, like the filter's --model */
             csgis_model *lite = NULL;
             if (csgis_model_load("lite", &lite) != CSGIS_OK || csgis_model_get_info(lite, &info) || info.dim != 32) return 19;
+            {   /* int8 needs the model's calibration: the shipped lite has one, the tiny fixture none */
+                csgis_context *c8 = NULL;
+                csgis_context_params p8 = csgis_context_default_params(); p8.precision = CSGIS_PRECISION_INT8;
+                if (csgis_context_new(lite, &p8, &c8) != CSGIS_OK || csgis_context_precision(c8) != CSGIS_PRECISION_INT8) return 34;
+                csgis_context_free(c8); c8 = NULL;
+                csgis_model *tiny = NULL;
+                if (csgis_model_load("\(Harness.tinyModel)", &tiny) != CSGIS_OK) return 36;
+                if (csgis_context_new(tiny, &p8, &c8) != CSGIS_ERR_UNSUPPORTED || c8 || !strstr(csgis_last_error(), "int8 calibration")) return 35;
+                csgis_model_free(tiny);
+            }
             csgis_model_free(lite);
             if (csgis_model_load("nosuchmodel", &lite) != CSGIS_ERR_IO || lite || !strstr(csgis_last_error(), "no model named")) return 20;
             if (csgis_model_load("", &lite) != CSGIS_ERR_INVALID_ARGUMENT || lite || !strstr(csgis_last_error(), "empty")) return 27;

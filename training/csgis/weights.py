@@ -71,7 +71,8 @@ def load_model(path):
     from .model import CSGISNet
     tensors, meta = load(path)
     net = CSGISNet(int(meta["dim"]), int(meta["num_block"]))
-    missing, unexpected = net.load_state_dict(tensors, strict=False)
+    net_tensors = {k: v for k, v in tensors.items() if not k.startswith("int8.")}  # the int8 calibration
+    missing, unexpected = net.load_state_dict(net_tensors, strict=False)
     missing = [k for k in missing if not k.endswith("num_batches_tracked")]
     if missing or unexpected:
         raise ValueError(f"{path}: missing {missing[:3]}, unexpected {unexpected[:3]}")

@@ -291,3 +291,35 @@ def test_the_unlike_set_is_built_unlike_the_training_pairs_and_reproducibly(tmp_
     assert a["input"].shape == (2 * len(val), 224, 320, 3) and a["gt"].shape == a["input"].shape
     assert np.array_equal(a["input"], b["input"]) and np.array_equal(a["gt"], b["gt"])
     assert not np.array_equal(a["input"], a["gt"])
+
+
+def test_int8_calibration_follows_the_engine_layer_order(tmp_path):
+    """export.py calibrate adds one max per convolution, in the order of the network's
+    Conv2d modules (the engine's layer order), each the tensor the engine keeps: after BN
+    and ReLU, and after the skip sum for a block's last conv."""
+    from csgis.calibrate import TENSOR, activation_max
+    net = randomize_(CSGISNet(4, 1), 3).eval()
+    x = torch.rand(2, 3, 24, 20, generator=torch.Generator().manual_seed(1))
+    names, peak = activation_max(net, x)
+    convs = [n for n, m in net.named_modules() if isinstance(m, torch.nn.Conv2d)]
+    assert names == convs and len(peak) == 1 + 3 + 3 + 1 + 3 * 3 + 2 + 1 + 6 * 3 + 1
+    with torch.no_grad():
+        y = net.descriptor.conv_in(x)
+        assert peak[0] == pytest.approx(float(y.abs().max()))
+        blk = net.descriptor.res16[0]
+        t = torch.relu(blk.bn_conv_3x3_1(blk.conv_3x3_1(y)))
+        assert peak[1] == pytest.approx(float(t.max()))
+        assert peak[3] == pytest.approx(float(blk(y).abs().max()))
+        assert peak[names.index("interpreter1.6")] == pytest.approx(float(net(x)[2].abs().max()))
+    src = tmp_path / "m.safetensors"
+    weights.save(src, weights.state_for_export(net.state_dict()), 4, 1, "RGB", "test", "F16", extra={"note": "kept"})
+    np.savez(tmp_path / "photos_train.npz", orig=np.random.default_rng(0).integers(0, 256, (3, 32, 32, 3), dtype=np.uint8))
+    out = tmp_path / "cal.safetensors"
+    subprocess.run([sys.executable, str(HERE / "export.py"), "calibrate", str(src), str(out), "--data", str(tmp_path)],
+                   check=True, capture_output=True, timeout=TIMEOUT)
+    t, meta = weights.load(out)
+    t0, _ = weights.load(src)
+    assert t[TENSOR].shape == (len(convs),) and (t[TENSOR] > 0).all()
+    assert all(torch.equal(t[k], v) for k, v in t0.items()), "the weights are unchanged"
+    assert meta["note"] == "kept" and "photos_train.npz" in meta["int8_calibration"]
+    weights.load_model(out)  # the calibration does not upset loading

@@ -19,8 +19,13 @@ typedef struct csgis_conv_spec {
     int ih, pad_h;
     dnnl_data_type_t src_dt, wei_dt, dst_dt; // bias is always f32
     int relu;  // fused ReLU post-op
-    int sum;   // 1 = "sum" post-op (dst += result); 2 = "binary add" post-op after the ReLU,
-               // reading src1 (never dst itself: AVX2 kernels keep partial sums in dst)
+    int sum;   // 1 = "sum" post-op (dst = result + sum_scale * dst); 2 = "binary add" post-op
+               // after the ReLU, reading src1 (never dst itself: AVX2 kernels keep partial sums in dst)
+    float sum_scale;
+    dnnl_data_type_t sum_dt;  // how dst's earlier contents are read (u8 or s8 into an s8 dst); undef: as dst
+    // int8: per output channel, dst = scales[oc] * (sum of products + bias); NULL: none
+    const float *scales;
+    int n_scales;
 } csgis_conv_spec;
 
 /// Creates the primitive descriptor and primitive; weights layout is left to oneDNN.
@@ -59,6 +64,8 @@ CSGIS_INTERNAL void csgis_set_threads(int n);
 CSGIS_INTERNAL int csgis_max_threads(void);
 /// 1 when the CPU has native bf16 dot products (AVX512-BF16 or AMX), else 0.
 CSGIS_INTERNAL int csgis_cpu_has_bf16(void);
+/// 1 when oneDNN's int8 kernels multiply 8-bit values exactly (AVX512-VNNI, AVX-VNNI, AMX), else 0.
+CSGIS_INTERNAL int csgis_cpu_has_vnni(void);
 /// oneDNN's name for the instruction set it dispatches to.
 CSGIS_INTERNAL const char *csgis_cpu_isa_name(void);
 

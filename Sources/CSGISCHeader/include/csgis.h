@@ -45,7 +45,7 @@ extern "C" {
 #endif
 
 #define CSGIS_VERSION_MAJOR 0
-#define CSGIS_VERSION_MINOR 4
+#define CSGIS_VERSION_MINOR 5
 #define CSGIS_VERSION_PATCH 0
 
 /** The library's version as "MAJOR.MINOR.PATCH" (static storage). */
@@ -92,7 +92,9 @@ csgis_status csgis_model_get_info(const csgis_model *model, csgis_model_info *in
 typedef enum csgis_precision {
     CSGIS_PRECISION_AUTO = 0, /* bf16 where the CPU computes it natively, else fp32 */
     CSGIS_PRECISION_FP32 = 1,
-    CSGIS_PRECISION_BF16 = 2
+    CSGIS_PRECISION_BF16 = 2,
+    CSGIS_PRECISION_INT8 = 3  /* 8-bit, from the model's calibration: faster, slightly less exact;
+                                 CSGIS_ERR_UNSUPPORTED for a model without one */
 } csgis_precision;
 
 /** Engine parameters, fixed for a context's life. */
@@ -115,7 +117,7 @@ csgis_status csgis_context_new(const csgis_model *model, const csgis_context_par
 /** Frees a context (NULL is ignored); not while a call runs on it. */
 void csgis_context_free(csgis_context *context);
 
-/** The precision the context computes in: CSGIS_PRECISION_FP32 or CSGIS_PRECISION_BF16
+/** The precision the context computes in: CSGIS_PRECISION_FP32, _BF16 or _INT8
  *  (auto resolved); CSGIS_PRECISION_AUTO for a NULL context. */
 csgis_precision csgis_context_precision(const csgis_context *context);
 
