@@ -13,9 +13,12 @@ ONNX Runtime and OpenVINO run the ONNX export of training/csgis/model.py, export
 with dynamic height and width (the graph does not depend on the size; exporting at the
 benchmark's size ran out of memory for base); OpenVINO reshapes it to the run's size and
 compiles it with the LATENCY hint, the thread count and INFERENCE_PRECISION_HINT f32 or
-bf16 (the precision it reports using is printed).
+bf16 (the precision it reports using is printed); openvino-int8 is that export quantised by
+NNCF's post-training quantisation (default preset, calibrated on 8 photos at 64x64), the
+peer of csgis-int8. For the int8 engines the random weights get an int8 calibration
+(training/export.py calibrate, 8 photos of training/data/photos_train.npz).
 Needs: swift build -c release (for .build/release/csgis-bench), torch, onnx, onnxruntime,
-openvino (PyPI).
+openvino, nncf (PyPI).
 """
 import argparse
 import json
@@ -73,9 +76,15 @@ else:
         import openvino as ov
         core = ov.Core()
         m = core.read_model(onnx_path)
+        config = {"PERFORMANCE_HINT": "LATENCY", "INFERENCE_NUM_THREADS": threads}
+        if mode == "openvino-int8":
+            import nncf, numpy as np
+            photos = np.load(sys.argv[8])["orig"][:8, :64, :64].transpose(0, 3, 1, 2).astype(np.float32) / 255
+            m = nncf.quantize(m, nncf.Dataset([p[None] for p in photos]), subset_size=len(photos))
+        else:
+            config["INFERENCE_PRECISION_HINT"] = mode.split("-")[1].replace("fp32", "f32")
         m.reshape({"x": [1, 3, h, w]})
-        cm = core.compile_model(m, "CPU", {"INFERENCE_PRECISION_HINT": mode.split("-")[1].replace("fp32", "f32"),
-                                           "PERFORMANCE_HINT": "LATENCY", "INFERENCE_NUM_THREADS": threads})
+        cm = core.compile_model(m, "CPU", config)
         hint = cm.get_property("INFERENCE_PRECISION_HINT")
         used = hint.get_type_name() if hasattr(hint, "get_type_name") else str(hint)
         req = cm.create_infer_request()
@@ -106,7 +115,9 @@ def main():
     p.add_argument("--sizes", default="512,1024")
     p.add_argument("--configs", default="64x12,32x6")
     p.add_argument("--runs", type=int, default=2)
-    p.add_argument("--engines", default="csgis-fp32,csgis-bf16,torch-fp32,torch-bf16,onnxruntime-fp32,openvino-fp32,openvino-bf16")
+    p.add_argument("--engines", default="csgis-fp32,csgis-bf16,csgis-int8,torch-fp32,torch-bf16,onnxruntime-fp32,openvino-fp32,"
+                                        "openvino-bf16,openvino-int8")
+    p.add_argument("--photos", default=str(ROOT / "training" / "data" / "photos_train.npz"), help="int8 calibration photos")
     p.add_argument("--json")
     a = p.parse_args()
     bench = ROOT / ".build" / "release" / "csgis-bench"
@@ -126,6 +137,9 @@ def main():
         wpath = tmp / f"random-{cfg}.safetensors"
         subprocess.run([sys.executable, str(ROOT / "training" / "export.py"), "random", str(dim), str(nb), str(wpath)],
                        check=True, capture_output=True)
+        if any(e.endswith("int8") for e in engines):
+            subprocess.run([sys.executable, str(ROOT / "training" / "export.py"), "calibrate", str(wpath), str(wpath), "--photos", "8",
+                            "--data", str(Path(a.photos).parent)], check=True, capture_output=True)
         fpp = 2 * 9 * sum(m.in_channels * m.out_channels for m in CSGISNet(dim, nb).modules() if isinstance(m, torch.nn.Conv2d))
         for size in map(int, a.sizes.split(",")):
             mp = size * size / 1e6
@@ -137,7 +151,7 @@ def main():
                 else:
                     mode = "ort" if eng.startswith("onnx") else eng  # torch-*, openvino-*
                     r = run_json([sys.executable, "-c", REF_SCRIPT, str(ROOT / "training"), str(wpath), str(size), str(size),
-                                  mode, str(a.threads), str(a.runs)], env)
+                                  mode, str(a.threads), str(a.runs), a.photos], env)
                 r.update({"config": cfg, "size": size, "name": eng})
                 row[eng] = r
                 results.append(r)
@@ -165,12 +179,17 @@ def main():
                     ov = row.get("openvino-" + eng.split("-")[-1])
                     if ov and "error" not in ov:
                         r["ratio_vs_openvino"] = f"{r['median_s'] / ov['median_s']:.2f}x"
+                    for other in ("csgis-fp32", "csgis-bf16"):  # int8's own targets
+                        o = row.get(other)
+                        if eng == "csgis-int8" and o and "error" not in o:
+                            r["ratio_vs_" + other] = f"{r['median_s'] / o['median_s']:.2f}x"
     print("\nratios (ours / reference, lower is better):")
     for r in results:
         if r["name"].startswith("csgis") and "error" not in r:
             print(f"  {r['config']:6} {r['size']:>4}  {r['name']:11} vs torch same precision {r.get('ratio_vs_torch', '-'):>6}"
                   f"   vs openvino same precision {r.get('ratio_vs_openvino', '-'):>6}"
-                  f"   vs onnxruntime fp32 {r.get('ratio_vs_ort', '-'):>6}   load {r['load_ms']:.0f} ms")
+                  f"   vs onnxruntime fp32 {r.get('ratio_vs_ort', '-'):>6}   load {r['load_ms']:.0f} ms"
+                  + "".join(f"   vs {o} {r[k]}" for o in ("csgis-fp32", "csgis-bf16") if (k := "ratio_vs_" + o) in r))
     if a.json:
         Path(a.json).write_text(json.dumps({"cpu": cpu_model(), "threads": a.threads, "torch": torch.__version__,
                                             "results": results}, indent=1))

@@ -173,7 +173,7 @@ def main():
     p.add_argument("--sheet", help="where the real-photo sheet goes (default OUT-photos.png)")
     p.add_argument("--classical-from", help="reuse the classical parameters tuned in this earlier OUT.json")
     p.add_argument("--engine", help="also score each model through this csgis-smooth binary")
-    p.add_argument("--engine-precision", default="auto", choices=["auto", "fp32", "bf16"])
+    p.add_argument("--engine-precision", default="auto", choices=["auto", "fp32", "bf16", "int8"])
     p.add_argument("--no-classical", action="store_true", help="score only the input and the models (no sheet)")
     a = p.parse_args()
     torch.set_num_threads(a.threads)

@@ -44,8 +44,10 @@ struct Graph {
         var l = 0
         func conv(_ src: Int, relu: Bool, residual: Int? = nil, sumOnto: Int? = nil, f32: Bool = false) -> Int {
             let spec = layers[l]
-            // int8: a ReLU's output is unsigned (one more bit); a skip sum makes it signed again
-            let d = node(spec.cout, f32 ? .f32 : at == .s8 && relu && residual == nil && sumOnto == nil ? .u8 : at)
+            // int8: a ReLU's output is unsigned (one more bit, and oneDNN's faster u8-input
+            // kernels downstream), and stays so after a skip sum of an unsigned tensor
+            let unsigned = relu && residual == nil && (sumOnto.map { nodes[$0].type == .u8 } ?? true)
+            let d = node(spec.cout, f32 ? .f32 : at == .s8 && unsigned ? .u8 : at)
             var s = [(src, spec.dilation)]
             if let r = residual { s.append((r, 0)) }
             if let r = sumOnto { s.append((r, 0)) }

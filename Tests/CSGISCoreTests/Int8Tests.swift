@@ -74,11 +74,15 @@ final class Int8Tests: XCTestCase {
         let g = Graph(config: model.config, precision: .int8)
         let q = Quantization(graph: g, convs: Graph.convs(of: model), activationMax: model.activationMax!, vnni: true)
         XCTAssertEqual(g.nodes[1].type, .u8, "the input, converted")
+        // the descriptor's skip chain starts from conv_in (no ReLU): signed; the interpreter's
+        // and refine's start after a ReLU: unsigned throughout
+        XCTAssertEqual(g.nodes.filter { $0.type == .s8 }.count, 1 + model.config.numBlock + 2, "descriptor chain, f1, f2")
         XCTAssertEqual(q.step[1], 1 / 255)
         for op in g.ops {
             guard case let .conv(layer, src, relu, _, sumOnto) = op.kind, let d = op.dst else { continue }
             let t = g.nodes[d].type
-            XCTAssertEqual(t, d == g.resultNode || d == g.out1Node || d == g.edgeNode ? .f32 : relu && sumOnto == nil ? .u8 : .s8)
+            let unsigned = relu && (sumOnto.map { g.nodes[$0].type == .u8 } ?? true)
+            XCTAssertEqual(t, d == g.resultNode || d == g.out1Node || d == g.edgeNode ? .f32 : unsigned ? .u8 : .s8)
             if t != .f32 { XCTAssertEqual(q.step[d], max(model.activationMax![layer], 1e-6) / t.levels, accuracy: 1e-9) }
             XCTAssertTrue(q.layers[layer].weights.allSatisfy { $0 != -128 })
             XCTAssertEqual(q.layers[layer].weights.map { abs(Int($0)) }.max(), 127, "each layer uses the full range")

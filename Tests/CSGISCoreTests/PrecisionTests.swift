@@ -9,7 +9,7 @@ final class PrecisionTests: XCTestCase {
     func testAutoFollowsTheCPUAndCSGIS_PRECISION() throws {
         let old = getenv("CSGIS_PRECISION").map { String(cString: $0) }
         defer { if let old { setenv("CSGIS_PRECISION", old, 1) } else { unsetenv("CSGIS_PRECISION") } }
-        print("CPU: oneDNN ISA \(CPUInfo.isaName), native bf16: \(CPUInfo.hasNativeBF16 ? "yes" : "no"); "
+        print("CPU: oneDNN ISA \(CPUInfo.isaName), native bf16: \(CPUInfo.hasNativeBF16 ? "yes" : "no"), VNNI (8-bit int8 weights): \(CPUInfo.hasVNNI ? "yes" : "no"); "
               + "auto precision here: \(try Precision.auto.resolved().rawValue)"
               + (old.map { " (CSGIS_PRECISION=\($0))" } ?? ""))
         unsetenv("CSGIS_PRECISION")
