@@ -205,6 +205,27 @@ final class GIMPPluginTests: XCTestCase {
         XCTAssertGreaterThan(colourDiff(after, try Harness.decode(file: input)), 3, "the layer was smoothed")
     }
 
+    /// Precision 3 (int8) with the shipped lite model gives the filter's --precision int8 result.
+    func testInt8MatchesTheFilter() throws {
+        let dir = Self.work.appendingPathComponent("int8")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let input = try Harness.makeInput(Harness.cases[4], in: dir, size: "64x48")
+        let lite = Harness.repo.appendingPathComponent("models/csgis-lite.safetensors").path
+        let out = dir.appendingPathComponent("gimp.png"), filterOut = dir.appendingPathComponent("filter.png")
+        _ = try gimp("""
+        (let* ((img (car (gimp-file-load RUN-NONINTERACTIVE "\(input.path)" "\(input.path)")))
+               (drw (car (gimp-image-get-active-drawable img))))
+          (plug-in-csgis-smooth RUN-NONINTERACTIVE img drw 1.0 "\(lite)" 3 0)
+          (gimp-file-save RUN-NONINTERACTIVE img drw "\(out.path)" "\(out.path)")
+          (gimp-image-delete img))
+        """)
+        let r = try Harness.sh("\"$CSGIS\" --quiet --model '\(lite)' --precision int8 '\(input.path)' '\(filterOut.path)'")
+        XCTAssertEqual(r.status, 0, r.stderr)
+        let g = try Harness.decode(file: out), f = try Harness.decode(file: filterOut)
+        XCTAssertLessThanOrEqual(colourDiff(g, f), 1, "GIMP int8 vs filter int8 beyond 1/255")
+        XCTAssertGreaterThan(colourDiff(g, try Harness.decode(file: input)), 3, "the layer was smoothed")
+    }
+
     func testBadModelFailsAsAnExecutionError() throws {
         let dir = Self.work.appendingPathComponent("bad")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
