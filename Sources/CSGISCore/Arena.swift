@@ -10,8 +10,8 @@ final class Arena {
 
     /// Buffers by liveness over the graph's op order: each node takes a free buffer of its
     /// bytes per pixel when its op runs (a new one if none is free) and frees it after its
-    /// last reader. A concat whose first part is a source read for the last time, at the same
-    /// place and pixel size, fills that buffer in place. The input is the caller's pixels
+    /// last reader. A concat whose first part, or a convolution whose sum, is a source read
+    /// for the last time, of the same pixel size, fills that buffer in place. The input is the caller's pixels
     /// (fp32) and is not blended here; the outputs (result, out1, edge) are never freed, so
     /// they can be read after the run.
     /// - Returns: bytes per pixel of each buffer, and each node's buffer.
@@ -27,7 +27,10 @@ final class Arena {
             var sizes: [Int] = [], free: [Int] = [], of = [Int?](repeating: nil, count: g.nodes.count)
             for (o, op) in g.ops.enumerated() {
                 var inPlace: Int?
-                if case let .concat(parts) = op.kind, let s = parts.first?.node, last[s] == o, !kept.contains(s),
+                var target: Int?  // a source the op may overwrite: a concat's first part, a conv's sum
+                if case let .concat(parts) = op.kind { target = parts.first?.node }
+                if case let .conv(_, _, _, _, s) = op.kind { target = s }
+                if let s = target, last[s] == o, !kept.contains(s),
                    g.nodes[s].channels == g.nodes[op.dst!].channels, g.nodes[s].elementBytes == g.nodes[op.dst!].elementBytes {
                     inPlace = s
                 }

@@ -55,10 +55,15 @@ struct Graph {
             l += 1
             return d
         }
+        // The skip: int8 needs a scaled "sum" onto `a` (summed in place, `a` being read for
+        // the last time); fp32 and bf16 use a binary add, as AVX2's jit kernels have no
+        // ReLU-then-sum (ref, ~50x slower). (On AVX-512 a sum would keep fp32 on brgconv,
+        // 21% faster per such convolution than the jit kernel a binary add gets, but rows
+        // of one then differed from the whole image by an ulp on a 4-channel model.)
+        let skipAsSum = at == .s8
         func block(_ a: Int) -> Int {
             let t1 = conv(a, relu: true), t2 = conv(t1, relu: true)
-            // int8: the skip is a scaled "sum" onto a copy of `a` (the binary add has no scale)
-            return at == .s8 ? conv(t2, relu: true, sumOnto: a) : conv(t2, relu: true, residual: a)
+            return skipAsSum ? conv(t2, relu: true, sumOnto: a) : conv(t2, relu: true, residual: a)
         }
         inputNode = node(3, .f32)
         add(.read, dst: inputNode, sources: [])

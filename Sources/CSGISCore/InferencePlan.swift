@@ -59,7 +59,9 @@ final class InferencePlan {
                 graph.concat(parts, into: op.dst!, pixels: n, scales: store.quantization?.step, at: ptr)
             case let .conv(layer, src, relu, residual, sumOnto):
                 let d = op.dst!, c = store.convs[layer]
-                if let s = sumOnto { ptr(d).copyMemory(from: ptr(s), byteCount: n * graph.nodes[d].channels * graph.nodes[d].elementBytes) }
+                if let s = sumOnto, ptr(s) != ptr(d) {  // else summed in place (Arena.slots)
+                    ptr(d).copyMemory(from: ptr(s), byteCount: n * graph.nodes[d].channels * graph.nodes[d].elementBytes)
+                }
                 let prim = try prims.get(layer: layer, rows: height, width: width, inputRows: height, padH: c.dilation, relu: relu,
                                          residual: residual != nil ? 2 : sumOnto != nil ? 1 : 0,
                                          src: graph.nodes[src].type, dst: graph.nodes[d].type, sum: sumOnto.map { graph.nodes[$0].type })

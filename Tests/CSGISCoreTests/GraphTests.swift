@@ -10,7 +10,7 @@ final class GraphTests: XCTestCase {
     /// Every conv of the model is wired once, in order; the outputs are f32.
     func testEveryLayerIsWiredOnce() throws {
         for config in try configs() {
-            for p in [Precision.fp32, .bf16] {
+            for p in [Precision.fp32, .bf16, .int8] {
                 let g = Graph(config: config, precision: p)
                 let layers = g.ops.compactMap { op -> Int? in if case let .conv(l, _, _, _, _) = op.kind { return l }; return nil }
                 XCTAssertEqual(layers, Array(0..<config.layers.count))
@@ -24,7 +24,7 @@ final class GraphTests: XCTestCase {
     /// own place).
     func testBuffersAreNeverSharedWhileAlive() throws {
         for config in try configs() {
-            for p in [Precision.fp32, .bf16] {
+            for p in [Precision.fp32, .bf16, .int8] {
                 let g = Graph(config: config, precision: p), s = Arena.slots(config: config, precision: p)
                 var born = [Int](repeating: -1, count: g.nodes.count), last = born
                 for (o, op) in g.ops.enumerated() {
@@ -37,6 +37,7 @@ final class GraphTests: XCTestCase {
                     guard let d = op.dst, let slot = s.ofNode[d] else { continue }
                     var reads = op.sources.map(\.node)
                     if case let .concat(parts) = op.kind, let first = parts.first?.node, s.ofNode[first] == slot { reads.removeAll { $0 == first } }
+                    if case let .conv(_, _, _, _, sum?) = op.kind, s.ofNode[sum] == slot { reads.removeAll { $0 == sum } }  // summed in place
                     XCTAssertFalse(reads.contains { s.ofNode[$0] == slot }, "op \(o) writes a buffer it reads")
                     XCTAssertEqual(s.bytesPerPixel[slot], g.nodes[d].channels * g.nodes[d].elementBytes)
                 }

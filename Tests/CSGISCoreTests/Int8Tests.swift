@@ -35,9 +35,11 @@ final class Int8Tests: XCTestCase {
             let out = try t.smooth(img).pixels
             XCTAssertEqual(out, whole, "tile \(tile) threads \(threads): max abs diff \(maxAbsDiff(out, whole))")
         }
-        let rows = try Scheduler(model: model, precision: .int8, memoryBudget: 1 << 30, rowsPerStep: 8)
-        XCTAssertEqual(try rows.plan(width: w, height: h).mode, .rows)
-        XCTAssertEqual(try rows.smooth(img).pixels, whole)
+        for r in [1, 8] {
+            let rows = try Scheduler(model: model, precision: .int8, memoryBudget: 1 << 30, rowsPerStep: r)
+            XCTAssertEqual(try rows.plan(width: w, height: h).mode, .rows)
+            XCTAssertEqual(try rows.smooth(img).pixels, whole, "\(r) rows per step")
+        }
     }
 
     func testModelWithoutCalibrationIsRefused() throws {
