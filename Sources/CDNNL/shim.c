@@ -10,8 +10,9 @@ dnnl_status_t csgis_conv_create(dnnl_engine_t engine, const csgis_conv_spec *s,
     dnnl_dims_t sd = {1, s->cin, s->ih, s->w}, dd = {1, s->cout, s->h, s->w};
     dnnl_dims_t wd = {s->cout, s->cin, 3, 3}, bd = {s->cout};
     dnnl_status_t st;
-    if ((st = dnnl_memory_desc_init_by_tag(&src, 4, sd, s->src_dt, dnnl_nhwc))) return st;
-    if ((st = dnnl_memory_desc_init_by_tag(&dst, 4, dd, s->dst_dt, dnnl_nhwc))) return st;
+    dnnl_format_tag_t tag = s->blocked ? dnnl_nChw8c : dnnl_nhwc;
+    if ((st = dnnl_memory_desc_init_by_tag(&src, 4, sd, s->src_dt, tag))) return st;
+    if ((st = dnnl_memory_desc_init_by_tag(&dst, 4, dd, s->dst_dt, tag))) return st;
     if ((st = dnnl_memory_desc_init_by_tag(&wei, 4, wd, s->wei_dt, dnnl_format_tag_any))) return st;
     if ((st = dnnl_memory_desc_init_by_tag(&bias, 1, bd, dnnl_f32, dnnl_x))) return st;
     dnnl_dims_t strides = {1, 1}, dil = {s->dilation - 1, s->dilation - 1}; // 0-based dilation
@@ -64,6 +65,14 @@ dnnl_status_t csgis_nhwc_memory(dnnl_engine_t engine, int h, int w, int c, dnnl_
     dnnl_memory_desc_t md;
     dnnl_dims_t d = {1, c, h, w};
     dnnl_status_t st = dnnl_memory_desc_init_by_tag(&md, 4, d, dt, dnnl_nhwc);
+    return st ? st : dnnl_memory_create(mem, &md, engine, handle);
+}
+
+dnnl_status_t csgis_blocked_memory(dnnl_engine_t engine, int h, int w, int c, dnnl_data_type_t dt,
+                                   void *handle, dnnl_memory_t *mem) {
+    dnnl_memory_desc_t md;
+    dnnl_dims_t d = {1, c, h, w};
+    dnnl_status_t st = dnnl_memory_desc_init_by_tag(&md, 4, d, dt, dnnl_nChw8c);
     return st ? st : dnnl_memory_create(mem, &md, engine, handle);
 }
 

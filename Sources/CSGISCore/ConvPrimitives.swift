@@ -18,6 +18,7 @@ final class ConvPrimitives {
         var layer: Int
         var relu: Bool
         var residual: Int32
+        var blocked: Bool
     }
 
     init(store: WeightStore, precision: Precision, ctx: DNNLContext) { self.store = store; self.precision = precision; self.ctx = ctx }
@@ -27,11 +28,13 @@ final class ConvPrimitives {
     /// below; `residual`: 0 none, 1 dst += result ("sum"), 2 + a residual after the ReLU
     /// ("binary add": oneDNN 2.6 has no AVX2 jit kernel for ReLU-then-sum, which fell back
     /// to ref:any, ~50x slower; the residual must not be dst, as AVX2 keeps partial sums there).
+    /// `layout`: src, dst and the residual's (`ActivationLayout`).
     func get(layer: Int, rows: Int, width: Int, inputRows: Int, padH: Int, relu: Bool, residual: Int32,
-             src srcT: Element, dst dstT: Element, sum sumT: Element? = nil) throws -> DNNLPrimitive {
+             src srcT: Element, dst dstT: Element, sum sumT: Element? = nil, layout: ActivationLayout = .nhwc) throws -> DNNLPrimitive {
         let c = store.convs[layer], q = store.quantization?.layers[layer]
         let key = Key(cin: c.cin, cout: c.cout, dilation: c.dilation, rows: rows, width: width, inputRows: inputRows, padH: padH,
-                      src: srcT, dst: dstT, sum: sumT, layer: q == nil ? -1 : layer, relu: relu, residual: residual)
+                      src: srcT, dst: dstT, sum: sumT, layer: q == nil ? -1 : layer, relu: relu, residual: residual,
+                      blocked: layout == .blocked8)
         if let p = prims[key] { return p }
         let weightT: Element = q == nil ? precision.activation : .s8
         var pd: dnnl_primitive_desc_t?, p: dnnl_primitive_t?
@@ -39,7 +42,8 @@ final class ConvPrimitives {
             var spec = csgis_conv_spec(h: Int32(rows), w: Int32(width), cin: Int32(c.cin), cout: Int32(c.cout), dilation: Int32(c.dilation),
                                        ih: Int32(inputRows), pad_h: Int32(padH), src_dt: srcT.dnnl, wei_dt: weightT.dnnl, dst_dt: dstT.dnnl,
                                        relu: relu ? 1 : 0, sum: residual, sum_scale: q?.sumScale ?? 1, sum_dt: sumT?.dnnl ?? dnnl_data_type_undef,
-                                       scales: q == nil ? nil : scales.baseAddress, n_scales: Int32(scales.count))
+                                       scales: q == nil ? nil : scales.baseAddress, n_scales: Int32(scales.count),
+                                       blocked: layout == .blocked8 ? 1 : 0)
             return csgis_conv_create(ctx.engine, &spec, &pd, &p)
         }
         try check(status, "creating a \(c.cin)->\(c.cout) convolution (dilation \(c.dilation)) for \(width)x\(rows)")

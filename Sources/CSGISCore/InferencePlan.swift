@@ -6,6 +6,8 @@ import Foundation
 /// buffers in NHWC. Buffers are assigned by liveness (`Arena.slots`): a node takes a free
 /// buffer when its op runs and returns it after its last reader, so no op writes a buffer
 /// it reads. Primitives and memory descriptors are made once per image size and reused.
+/// In fp32 on AVX2 the activations are nChw8c instead (`ActivationLayout`): the first
+/// convolution writes NHWC and is reordered, and the outputs are reordered back to NHWC.
 final class InferencePlan {
     let width: Int, height: Int
     let precision: Precision
@@ -17,6 +19,11 @@ final class InferencePlan {
     private var memory: [DNNLMemory?]
     private let raw: [UnsafeMutableRawPointer?]
     private let inputMemory: DNNLMemory
+    private let layout: ActivationLayout
+    /// Blocked layout: the first convolution's NHWC output, and its reorder into the node.
+    private var firstConv: (memory: DNNLMemory, reorder: DNNLPrimitive)?
+    /// Blocked layout: per output node (result, out1, edge), its NHWC copy and the reorder.
+    private var outputs: [Int: (raw: UnsafeMutableRawPointer, memory: DNNLMemory, reorder: DNNLPrimitive)] = [:]
     var implementations: Set<String> { prims.implementations }
 
     init(width: Int, height: Int, config: ModelConfig, precision: Precision, store: WeightStore, ctx: DNNLContext,
@@ -27,13 +34,28 @@ final class InferencePlan {
         let g = Graph(config: config, precision: precision)
         graph = g
         let h = Int32(height), w = Int32(width), e = ctx.engine
-        let slots = Arena.slots(config: config, precision: precision).ofNode
+        let s = Arena.slots(config: config, precision: precision), slots = s.ofNode
+        layout = s.layout
         raw = slots.map { $0.map { arena.buffers[$0].raw } }
+        let blocked = s.layout == .blocked8
         memory = try g.nodes.indices.map { n in
             guard let p = slots[n].map({ arena.buffers[$0].raw }) else { return nil }
-            return try DNNLMemory({ csgis_nhwc_memory(e, h, w, Int32(g.nodes[n].channels), g.nodes[n].type.dnnl, p, $0) }, "activation memory")
+            let c = Int32(g.nodes[n].channels), t = g.nodes[n].type.dnnl
+            return try DNNLMemory({ blocked ? csgis_blocked_memory(e, h, w, c, t, p, $0) : csgis_nhwc_memory(e, h, w, c, t, p, $0) },
+                                  "activation memory")
         }
         inputMemory = try DNNLMemory({ csgis_nhwc_memory(e, h, w, 3, dnnl_f32, nil, $0) }, "input memory")
+        if blocked, let scratch = s.firstConvNHWC,
+           let first = g.ops.first(where: { if case let .conv(_, src, _, _, _) = $0.kind { return src == g.inputNode }; return false })?.dst {
+            let m = try DNNLMemory({ csgis_nhwc_memory(e, h, w, Int32(g.nodes[first].channels), dnnl_f32, arena.buffers[scratch].raw, $0) },
+                                   "first convolution's memory")
+            firstConv = (m, try ctx.reorder(m, memory[first]!))
+        }
+        for (n, slot) in zip([g.resultNode, g.out1Node, g.edgeNode], s.nhwcOutputs) {
+            let p = arena.buffers[slot].raw
+            let m = try DNNLMemory({ csgis_nhwc_memory(e, h, w, Int32(g.nodes[n].channels), dnnl_f32, p, $0) }, "output memory")
+            outputs[n] = (p, m, try ctx.reorder(memory[n]!, m))
+        }
     }
 
     /// How many times `run` asks `shouldStop`: after every convolution.
@@ -56,24 +78,51 @@ final class InferencePlan {
                 Graph.convert(ptr(src).assumingMemoryBound(to: Float.self), to: ptr(d), type: graph.nodes[d].type,
                               step: store.quantization?.step[d] ?? 1, count: n * 3)
             case let .concat(parts):
-                graph.concat(parts, into: op.dst!, pixels: n, scales: store.quantization?.step, at: ptr)
+                if layout == .blocked8 {
+                    concatBlocked(parts, into: op.dst!, pixels: n, at: ptr)
+                } else {
+                    graph.concat(parts, into: op.dst!, pixels: n, scales: store.quantization?.step, at: ptr)
+                }
             case let .conv(layer, src, relu, residual, sumOnto):
                 let d = op.dst!, c = store.convs[layer]
                 if let s = sumOnto, ptr(s) != ptr(d) {  // else summed in place (Arena.slots)
-                    ptr(d).copyMemory(from: ptr(s), byteCount: n * graph.nodes[d].channels * graph.nodes[d].elementBytes)
+                    ptr(d).copyMemory(from: ptr(s), byteCount: n * layout.stored(graph.nodes[d].channels) * graph.nodes[d].elementBytes)
                 }
+                let first = src == graph.inputNode ? firstConv : nil  // blocked: the first conv runs NHWC, then is reordered
                 let prim = try prims.get(layer: layer, rows: height, width: width, inputRows: height, padH: c.dilation, relu: relu,
                                          residual: residual != nil ? 2 : sumOnto != nil ? 1 : 0,
-                                         src: graph.nodes[src].type, dst: graph.nodes[d].type, sum: sumOnto.map { graph.nodes[$0].type })
+                                         src: graph.nodes[src].type, dst: graph.nodes[d].type, sum: sumOnto.map { graph.nodes[$0].type },
+                                         layout: first == nil ? layout : .nhwc)
                 let wm = try store.weights(layer, desc: csgis_conv_weights_md(prim.pd)!)
-                try check(csgis_conv_execute(prim.handle, ctx.stream, mem(src).handle, wm.handle, store.bias[layer].handle, mem(d).handle,
-                                             residual.map { mem($0).handle }), "running convolution \(layer)")
+                try check(csgis_conv_execute(prim.handle, ctx.stream, mem(src).handle, wm.handle, store.bias[layer].handle,
+                                             first?.memory.handle ?? mem(d).handle, residual.map { mem($0).handle }),
+                          "running convolution \(layer)")
+                if let f = first { try ctx.run(reorder: f.reorder, f.memory, mem(d)) }
                 if shouldStop() { throw CSGISError.cancelled }
             }
         }
+        for (n, o) in outputs { try ctx.run(reorder: o.reorder, mem(n), o.memory) }
     }
 
-    var resultPointer: UnsafePointer<Float> { UnsafePointer(raw[graph.resultNode]!.assumingMemoryBound(to: Float.self)) }
-    var out1Pointer: UnsafePointer<Float> { UnsafePointer(raw[graph.out1Node]!.assumingMemoryBound(to: Float.self)) }
-    var edgePointer: UnsafePointer<Float> { UnsafePointer(raw[graph.edgeNode]!.assumingMemoryBound(to: Float.self)) }
+    /// A concat op in the blocked layout (fp32 only): the parts' channels copied into place,
+    /// the missing part and the block's padding zeroed.
+    private func concatBlocked(_ parts: [(node: Int?, channels: Int)], into d: Int, pixels n: Int,
+                               at pointer: (Int) -> UnsafeMutableRawPointer) {
+        let total = graph.nodes[d].channels, dst = pointer(d).assumingMemoryBound(to: Float.self)
+        var ch = 0
+        for p in parts {
+            defer { ch += p.channels }
+            guard let s = p.node else { layout.zeroChannels(p.channels, of: dst, channels: total, at: ch, pixels: n); continue }
+            let src = pointer(s).assumingMemoryBound(to: Float.self)
+            if src == dst && ch == 0 { continue }  // the in-place fill: these channels are in place already
+            layout.copyChannels(p.channels, of: src, srcChannels: graph.nodes[s].channels, to: dst, dstChannels: total, at: ch, pixels: n)
+        }
+        layout.zeroChannels(layout.stored(total) - total, of: dst, channels: total, at: total, pixels: n)
+    }
+
+    /// The outputs after `run`, NHWC.
+    var resultPointer: UnsafePointer<Float> { output(graph.resultNode) }
+    var out1Pointer: UnsafePointer<Float> { output(graph.out1Node) }
+    var edgePointer: UnsafePointer<Float> { output(graph.edgeNode) }
+    private func output(_ n: Int) -> UnsafePointer<Float> { UnsafePointer((outputs[n]?.raw ?? raw[n]!).assumingMemoryBound(to: Float.self)) }
 }

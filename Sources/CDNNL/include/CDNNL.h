@@ -10,7 +10,7 @@
 // Internal to libcsgis and the tools: not exported from the shared library.
 #define CSGIS_INTERNAL __attribute__((visibility("hidden")))
 
-/// One 3x3, stride-1 convolution to an NHWC output of h x w: zero-padded ("same") left and
+/// One 3x3, stride-1 convolution to an NHWC (or, with `blocked`, nChw8c) output of h x w: zero-padded ("same") left and
 /// right; vertically padded by `pad_h` rows from an input of `ih` rows (ih = h, pad_h =
 /// dilation for a whole image; ih = h + 2 * dilation, pad_h = 0 for a block of rows whose
 /// neighbours, or zero rows at the image's edge, are present in the input).
@@ -26,6 +26,9 @@ typedef struct csgis_conv_spec {
     // int8: per output channel, dst = scales[oc] * (sum of products + bias); NULL: none
     const float *scales;
     int n_scales;
+    // 1: source, destination and src1 in nChw8c (channels in blocks of 8, zero-padded), AVX2's
+    // native fp32 layout; 0: NHWC. oneDNN 2.6 has jit kernels only when both sides agree.
+    int blocked;
 } csgis_conv_spec;
 
 /// Creates the primitive descriptor and primitive; weights layout is left to oneDNN.
@@ -40,6 +43,10 @@ CSGIS_INTERNAL dnnl_status_t csgis_conv_execute(dnnl_primitive_t prim, dnnl_stre
 
 /// Dense NHWC activation memory (n = 1) over caller-owned storage.
 CSGIS_INTERNAL dnnl_status_t csgis_nhwc_memory(dnnl_engine_t engine, int h, int w, int c, dnnl_data_type_t dt,
+                                void *handle, dnnl_memory_t *mem);
+/// Dense nChw8c activation memory (n = 1) over caller-owned storage of
+/// ceil(c / 8) * 8 * h * w elements.
+CSGIS_INTERNAL dnnl_status_t csgis_blocked_memory(dnnl_engine_t engine, int h, int w, int c, dnnl_data_type_t dt,
                                 void *handle, dnnl_memory_t *mem);
 /// A channel slice of an NHWC buffer with `ctotal` channels: `handle` points at the slice's
 /// first channel of pixel 0; `c` channels are viewed with a pixel stride of `ctotal`.

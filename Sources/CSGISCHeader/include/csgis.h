@@ -46,7 +46,7 @@ extern "C" {
 
 #define CSGIS_VERSION_MAJOR 0
 #define CSGIS_VERSION_MINOR 5
-#define CSGIS_VERSION_PATCH 0
+#define CSGIS_VERSION_PATCH 1
 
 /** The library's version as "MAJOR.MINOR.PATCH" (static storage). */
 const char *csgis_version(void);
