@@ -1,8 +1,9 @@
 /* One 3x3 convolution of CSGIS-Net's shapes (NHWC, fp32, bias, optional ReLU), timed through
  * whichever oneDNN this is compiled against: Debian's 2.6 (its API) or PyPI's 3.x (the 3.x
- * API). Usage: conv CIN COUT HEIGHT WIDTH DILATION [TAG] [RUNS]; TAG nhwc (the engine's) or
- * blocked (nChw8c, AVX2's native blocking). Prints one line: oneDNN version, implementation,
- * shape, median ms and GFLOP/s. */
+ * API). Usage: conv CIN COUT HEIGHT WIDTH DILATION [TAG] [RUNS] [TYPE]; TAG nhwc (the
+ * engine's), blocked (nChw8c, AVX2's native blocking) or blocked16 (nChw16c, AVX-512's); TYPE
+ * f32 or bf16 (source, weights and destination; the bias stays f32). Prints one line: oneDNN
+ * version, implementation, type, layout, shape, median ms and GFLOP/s. */
 #include <dnnl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,10 +16,13 @@ static double now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t);
 static int cmp(const void *a, const void *b) { double d = *(const double *)a - *(const double *)b; return (d > 0) - (d < 0); }
 
 int main(int argc, char **argv) {
-    if (argc < 6) { fprintf(stderr, "usage: conv CIN COUT HEIGHT WIDTH DILATION [nhwc|blocked] [RUNS]\n"); return 2; }
+    if (argc < 6) { fprintf(stderr, "usage: conv CIN COUT HEIGHT WIDTH DILATION [nhwc|blocked|blocked16] [RUNS] [f32|bf16]\n"); return 2; }
     int ci = atoi(argv[1]), co = atoi(argv[2]), h = atoi(argv[3]), w = atoi(argv[4]), d = atoi(argv[5]);
-    dnnl_format_tag_t tag = argc > 6 && !strcmp(argv[6], "blocked") ? dnnl_nChw8c : dnnl_nhwc;
+    const char *layout = argc > 6 ? argv[6] : "nhwc";
+    dnnl_format_tag_t tag = !strcmp(layout, "blocked") ? dnnl_nChw8c : !strcmp(layout, "blocked16") ? dnnl_nChw16c : dnnl_nhwc;
     int runs = argc > 7 ? atoi(argv[7]) : 5;
+    int bf16 = argc > 8 && !strcmp(argv[8], "bf16");
+    dnnl_data_type_t dt = bf16 ? dnnl_bf16 : dnnl_f32;
     if (ci < 1 || co < 1 || h < 1 || w < 1 || d < 1 || runs < 1 || runs > 99) { fprintf(stderr, "bad arguments\n"); return 2; }
     dnnl_engine_t eng; dnnl_stream_t stream;
     CHECK(dnnl_engine_create(&eng, dnnl_cpu, 0));
@@ -33,9 +37,9 @@ int main(int argc, char **argv) {
     dnnl_primitive_desc_t pd;
 #if DNNL_VERSION_MAJOR >= 3
     dnnl_memory_desc_t src, dst, wei, bias;
-    CHECK(dnnl_memory_desc_create_with_tag(&src, 4, sd, dnnl_f32, tag));
-    CHECK(dnnl_memory_desc_create_with_tag(&dst, 4, dd, dnnl_f32, tag));
-    CHECK(dnnl_memory_desc_create_with_tag(&wei, 4, wd, dnnl_f32, dnnl_format_tag_any));
+    CHECK(dnnl_memory_desc_create_with_tag(&src, 4, sd, dt, tag));
+    CHECK(dnnl_memory_desc_create_with_tag(&dst, 4, dd, dt, tag));
+    CHECK(dnnl_memory_desc_create_with_tag(&wei, 4, wd, dt, dnnl_format_tag_any));
     CHECK(dnnl_memory_desc_create_with_tag(&bias, 1, bd, dnnl_f32, dnnl_x));
     CHECK(dnnl_post_ops_append_eltwise(po, dnnl_eltwise_relu, 0.f, 0.f));
     CHECK(dnnl_primitive_attr_set_post_ops(attr, po));
@@ -45,9 +49,9 @@ int main(int argc, char **argv) {
 #define MD(x) (x)
 #else
     dnnl_memory_desc_t src, dst, wei, bias;
-    CHECK(dnnl_memory_desc_init_by_tag(&src, 4, sd, dnnl_f32, tag));
-    CHECK(dnnl_memory_desc_init_by_tag(&dst, 4, dd, dnnl_f32, tag));
-    CHECK(dnnl_memory_desc_init_by_tag(&wei, 4, wd, dnnl_f32, dnnl_format_tag_any));
+    CHECK(dnnl_memory_desc_init_by_tag(&src, 4, sd, dt, tag));
+    CHECK(dnnl_memory_desc_init_by_tag(&dst, 4, dd, dt, tag));
+    CHECK(dnnl_memory_desc_init_by_tag(&wei, 4, wd, dt, dnnl_format_tag_any));
     CHECK(dnnl_memory_desc_init_by_tag(&bias, 1, bd, dnnl_f32, dnnl_x));
     dnnl_convolution_desc_t cd;
     CHECK(dnnl_dilated_convolution_forward_desc_init(&cd, dnnl_forward_inference, dnnl_convolution_direct,
@@ -67,10 +71,13 @@ int main(int argc, char **argv) {
     CHECK(dnnl_memory_create(&md, MD(dst), eng, DNNL_MEMORY_ALLOCATE));
     CHECK(dnnl_memory_create(&mw, wmd, eng, DNNL_MEMORY_ALLOCATE));
     CHECK(dnnl_memory_create(&mb, MD(bias), eng, DNNL_MEMORY_ALLOCATE));
-    float *p;
+    unsigned char *p;  /* small values of either type: bf16 is the top half of an f32 */
     CHECK(dnnl_memory_get_data_handle(ms, (void **)&p));
-    size_t n = dnnl_memory_desc_get_size(MD(src)) / sizeof(float);
-    for (size_t i = 0; i < n; i++) p[i] = (float)(i % 17) * 0.01f;
+    size_t bytes = dnnl_memory_desc_get_size(MD(src)), es = bf16 ? 2 : 4;
+    for (size_t i = 0; i < bytes / es; i++) {
+        float f = (float)(i % 17) * 0.01f; unsigned u; memcpy(&u, &f, 4);
+        if (bf16) { unsigned short hu = (unsigned short)(u >> 16); memcpy(p + 2 * i, &hu, 2); } else memcpy(p + 4 * i, &u, 4);
+    }
     dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, ms}, {DNNL_ARG_WEIGHTS, mw}, {DNNL_ARG_BIAS, mb}, {DNNL_ARG_DST, md}};
     double t[99];
     for (int r = -1; r < runs; r++) { /* one warm-up */
@@ -82,7 +89,8 @@ int main(int argc, char **argv) {
     qsort(t, runs, sizeof t[0], cmp);
     double med = t[runs / 2];
     const dnnl_version_t *v = dnnl_version();
-    printf("oneDNN %d.%d %-18s %s %3d->%-3d %dx%d dilation %d: %8.2f ms %6.1f GFLOP/s\n", v->major, v->minor, impl,
-           tag == dnnl_nhwc ? "nhwc   " : "nChw8c ", ci, co, w, h, d, med * 1e3, 2.0 * ci * co * 9 * h * w / med / 1e9);
+    printf("oneDNN %d.%d %-22s %s %-8s %3d->%-3d %dx%d dilation %d: %8.2f ms %6.1f GFLOP/s\n", v->major, v->minor, impl,
+           bf16 ? "bf16" : "f32 ", tag == dnnl_nhwc ? "nhwc" : tag == dnnl_nChw8c ? "nChw8c" : "nChw16c", ci, co, w, h, d,
+           med * 1e3, 2.0 * ci * co * 9 * h * w / med / 1e9);
     return 0;
 }
