@@ -1,4 +1,4 @@
-/* One 3x3 convolution of CSGIS-Net's shapes (NHWC, fp32, bias, optional ReLU), timed through
+/* One 3x3 convolution of CSGIS-Net's shapes (bias, ReLU), timed through
  * whichever oneDNN this is compiled against: Debian's 2.6 (its API) or PyPI's 3.x (the 3.x
  * API). Usage: conv CIN COUT HEIGHT WIDTH DILATION [TAG] [RUNS] [TYPE]; TAG nhwc (the
  * engine's), blocked (nChw8c, AVX2's native blocking) or blocked16 (nChw16c, AVX-512's); TYPE
@@ -21,7 +21,10 @@ int main(int argc, char **argv) {
     const char *layout = argc > 6 ? argv[6] : "nhwc";
     dnnl_format_tag_t tag = !strcmp(layout, "blocked") ? dnnl_nChw8c : !strcmp(layout, "blocked16") ? dnnl_nChw16c : dnnl_nhwc;
     int runs = argc > 7 ? atoi(argv[7]) : 5;
-    int bf16 = argc > 8 && !strcmp(argv[8], "bf16");
+    const char *type = argc > 8 ? argv[8] : "f32";
+    int bf16 = !strcmp(type, "bf16");
+    if (strcmp(layout, "nhwc") && strcmp(layout, "blocked") && strcmp(layout, "blocked16")) { fprintf(stderr, "unknown layout %s\n", layout); return 2; }
+    if (!bf16 && strcmp(type, "f32")) { fprintf(stderr, "unknown type %s\n", type); return 2; }
     dnnl_data_type_t dt = bf16 ? dnnl_bf16 : dnnl_f32;
     if (ci < 1 || co < 1 || h < 1 || w < 1 || d < 1 || runs < 1 || runs > 99) { fprintf(stderr, "bad arguments\n"); return 2; }
     dnnl_engine_t eng; dnnl_stream_t stream;

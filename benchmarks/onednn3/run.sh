@@ -13,8 +13,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 W=${1:-512}; H=${2:-512}
 cache=${CSGIS_ONEDNN3_CACHE:-$HOME/.cache/csgis-onednn3}
 mkdir -p "$cache/whl" "$cache/x"
-v3=${ONEDNN3:-1}
-if [ "$v3" = 1 ] && [ ! -e "$cache/x/.done" ]; then
+with3=${ONEDNN3:-1}
+if [ "$with3" = 1 ] && [ ! -e "$cache/x/.done" ]; then
     timeout 1200 python3 -m pip download -q --no-deps -d "$cache/whl" onednn==2026.1.0 onednn-devel==2026.1.0 \
         tbb intel-sycl-rt intel-cmplr-lib-rt umf tcmlib intel-opencl-rt
     for w in "$cache"/whl/*.whl; do unzip -q -o "$w" -d "$cache/x"; done
@@ -22,7 +22,7 @@ if [ "$v3" = 1 ] && [ ! -e "$cache/x/.done" ]; then
 fi
 bin=$(mktemp -d); trap 'rm -rf "$bin"' EXIT
 gcc -O2 "$here/conv.c" -ldnnl -o "$bin/conv-2"
-if [ "$v3" = 1 ]; then
+if [ "$with3" = 1 ]; then
 inc=$(dirname "$(find "$cache/x" -name dnnl.h -path '*include*' | head -1)")
 libdnnl=$(dirname "$(find "$cache/x" -name 'libdnnl.so.3' | head -1)")
 ocl=$(dirname "$(find "$cache/x" -name 'libintelocl.so' | head -1)")
@@ -35,16 +35,18 @@ v3() { OCL_ICD_VENDORS="$cache/icd" LD_LIBRARY_PATH="$rt" timeout 300 "$bin/conv
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
 grep -m1 'model name' /proc/cpuinfo
 echo "$(nproc) cores; $(grep -o -w 'avx512f\|avx512_bf16\|amx_bf16' /proc/cpuinfo | sort -u | tr '\n' ' ')(nothing listed: AVX2 only)"
+avx512=$(grep -qw avx512f /proc/cpuinfo && echo 1 || true)
+bf16=$(grep -qw avx512_bf16 /proc/cpuinfo && echo 1 || true)
 for shape in "32 32 1" "32 32 2" "32 32 3" "64 64 1" "64 64 2" "64 64 3" "68 64 1" "64 3 1"; do
     set -- $shape
     timeout 300 "$bin/conv-2" "$1" "$2" "$H" "$W" "$3" nhwc
     timeout 300 "$bin/conv-2" "$1" "$2" "$H" "$W" "$3" blocked
-    if grep -qw avx512f /proc/cpuinfo; then
+    if [ -n "$avx512" ]; then
         timeout 300 "$bin/conv-2" "$1" "$2" "$H" "$W" "$3" blocked16
-        if grep -qw avx512_bf16 /proc/cpuinfo; then
+        if [ -n "$bf16" ]; then
             timeout 300 "$bin/conv-2" "$1" "$2" "$H" "$W" "$3" nhwc 5 bf16
             timeout 300 "$bin/conv-2" "$1" "$2" "$H" "$W" "$3" blocked16 5 bf16
         fi
     fi
-    if [ "$v3" = 1 ]; then v3 "$1" "$2" "$H" "$W" "$3" nhwc; fi
+    if [ "$with3" = 1 ]; then v3 "$1" "$2" "$H" "$W" "$3" nhwc; fi
 done
