@@ -60,19 +60,11 @@ dnnl_status_t csgis_conv_execute(dnnl_primitive_t prim, dnnl_stream_t stream, dn
     return st ? st : dnnl_stream_wait(stream);
 }
 
-dnnl_status_t csgis_nhwc_memory(dnnl_engine_t engine, int h, int w, int c, dnnl_data_type_t dt,
-                                void *handle, dnnl_memory_t *mem) {
+dnnl_status_t csgis_activation_memory(dnnl_engine_t engine, int h, int w, int c, dnnl_data_type_t dt,
+                                      dnnl_format_tag_t tag, void *handle, dnnl_memory_t *mem) {
     dnnl_memory_desc_t md;
     dnnl_dims_t d = {1, c, h, w};
-    dnnl_status_t st = dnnl_memory_desc_init_by_tag(&md, 4, d, dt, dnnl_nhwc);
-    return st ? st : dnnl_memory_create(mem, &md, engine, handle);
-}
-
-dnnl_status_t csgis_blocked_memory(dnnl_engine_t engine, int h, int w, int c, dnnl_data_type_t dt,
-                                   void *handle, dnnl_memory_t *mem) {
-    dnnl_memory_desc_t md;
-    dnnl_dims_t d = {1, c, h, w};
-    dnnl_status_t st = dnnl_memory_desc_init_by_tag(&md, 4, d, dt, dnnl_nChw8c);
+    dnnl_status_t st = dnnl_memory_desc_init_by_tag(&md, 4, d, dt, tag);
     return st ? st : dnnl_memory_create(mem, &md, engine, handle);
 }
 

@@ -41,19 +41,19 @@ final class InferencePlan {
         memory = try g.nodes.indices.map { n in
             guard let p = slots[n].map({ arena.buffers[$0].raw }) else { return nil }
             let c = Int32(g.nodes[n].channels), t = g.nodes[n].type.dnnl
-            return try DNNLMemory({ blocked ? csgis_blocked_memory(e, h, w, c, t, p, $0) : csgis_nhwc_memory(e, h, w, c, t, p, $0) },
+            return try DNNLMemory({ csgis_activation_memory(e, h, w, c, t, blocked ? dnnl_nChw8c : dnnl_nhwc, p, $0) },
                                   "activation memory")
         }
-        inputMemory = try DNNLMemory({ csgis_nhwc_memory(e, h, w, 3, dnnl_f32, nil, $0) }, "input memory")
+        inputMemory = try DNNLMemory({ csgis_activation_memory(e, h, w, 3, dnnl_f32, dnnl_nhwc, nil, $0) }, "input memory")
         if blocked, let scratch = s.firstConvNHWC,
            let first = g.ops.first(where: { if case let .conv(_, src, _, _, _) = $0.kind { return src == g.inputNode }; return false })?.dst {
-            let m = try DNNLMemory({ csgis_nhwc_memory(e, h, w, Int32(g.nodes[first].channels), dnnl_f32, arena.buffers[scratch].raw, $0) },
+            let m = try DNNLMemory({ csgis_activation_memory(e, h, w, Int32(g.nodes[first].channels), dnnl_f32, dnnl_nhwc, arena.buffers[scratch].raw, $0) },
                                    "first convolution's memory")
             firstConv = (m, try ctx.reorder(m, memory[first]!))
         }
         for (n, slot) in zip([g.resultNode, g.out1Node, g.edgeNode], s.nhwcOutputs) {
             let p = arena.buffers[slot].raw
-            let m = try DNNLMemory({ csgis_nhwc_memory(e, h, w, Int32(g.nodes[n].channels), dnnl_f32, p, $0) }, "output memory")
+            let m = try DNNLMemory({ csgis_activation_memory(e, h, w, Int32(g.nodes[n].channels), dnnl_f32, dnnl_nhwc, p, $0) }, "output memory")
             outputs[n] = (p, m, try ctx.reorder(memory[n]!, m))
         }
     }

@@ -141,9 +141,9 @@ final class StreamingPlan {
                                  sum: sum.map { graph.nodes[$0].type })
         if convMemory[o] == nil {
             let e = ctx.engine, w = Int32(width)
-            let s = try DNNLMemory({ csgis_nhwc_memory(e, Int32(R + 2 * d), w, Int32(c.cin), srcT, nil, $0) }, "row block memory")
-            let t = try DNNLMemory({ csgis_nhwc_memory(e, Int32(R), w, Int32(c.cout), dstT, nil, $0) }, "row block memory")
-            let r = try residual.map { _ in try DNNLMemory({ csgis_nhwc_memory(e, Int32(R), w, Int32(c.cout), dstT, nil, $0) }, "row block memory") }
+            let s = try DNNLMemory({ csgis_activation_memory(e, Int32(R + 2 * d), w, Int32(c.cin), srcT, dnnl_nhwc, nil, $0) }, "row block memory")
+            let t = try DNNLMemory({ csgis_activation_memory(e, Int32(R), w, Int32(c.cout), dstT, dnnl_nhwc, nil, $0) }, "row block memory")
+            let r = try residual.map { _ in try DNNLMemory({ csgis_activation_memory(e, Int32(R), w, Int32(c.cout), dstT, dnnl_nhwc, nil, $0) }, "row block memory") }
             convMemory[o] = (s, t, r)
         }
         let m = convMemory[o]!

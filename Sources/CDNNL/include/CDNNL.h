@@ -41,13 +41,10 @@ CSGIS_INTERNAL dnnl_status_t csgis_conv_execute(dnnl_primitive_t prim, dnnl_stre
                                  dnnl_memory_t weights, dnnl_memory_t bias, dnnl_memory_t dst,
                                  dnnl_memory_t src1);
 
-/// Dense NHWC activation memory (n = 1) over caller-owned storage.
-CSGIS_INTERNAL dnnl_status_t csgis_nhwc_memory(dnnl_engine_t engine, int h, int w, int c, dnnl_data_type_t dt,
-                                void *handle, dnnl_memory_t *mem);
-/// Dense nChw8c activation memory (n = 1) over caller-owned storage of
-/// ceil(c / 8) * 8 * h * w elements.
-CSGIS_INTERNAL dnnl_status_t csgis_blocked_memory(dnnl_engine_t engine, int h, int w, int c, dnnl_data_type_t dt,
-                                void *handle, dnnl_memory_t *mem);
+/// Dense activation memory (n = 1) in layout `tag` (dnnl_nhwc or dnnl_nChw8c) over
+/// caller-owned storage (nChw8c: ceil(c / 8) * 8 * h * w elements).
+CSGIS_INTERNAL dnnl_status_t csgis_activation_memory(dnnl_engine_t engine, int h, int w, int c, dnnl_data_type_t dt,
+                                dnnl_format_tag_t tag, void *handle, dnnl_memory_t *mem);
 /// A channel slice of an NHWC buffer with `ctotal` channels: `handle` points at the slice's
 /// first channel of pixel 0; `c` channels are viewed with a pixel stride of `ctotal`.
 CSGIS_INTERNAL dnnl_status_t csgis_nhwc_slice_memory(dnnl_engine_t engine, int h, int w, int c, int ctotal,
