@@ -1,9 +1,11 @@
 /* One 3x3 convolution of CSGIS-Net's shapes (bias, ReLU), timed through
  * whichever oneDNN this is compiled against: Debian's 2.6 (its API) or PyPI's 3.x (the 3.x
- * API). Usage: conv CIN COUT HEIGHT WIDTH DILATION [TAG] [RUNS] [TYPE]; TAG nhwc (the
+ * API). Usage: conv CIN COUT HEIGHT WIDTH DILATION [TAG] [RUNS] [TYPE] [ALGO]; TAG nhwc (the
  * engine's), blocked (nChw8c, AVX2's native blocking) or blocked16 (nChw16c, AVX-512's); TYPE
- * f32 or bf16 (source, weights and destination; the bias stays f32). Prints one line: oneDNN
- * version, implementation, type, layout, shape, median ms and GFLOP/s. */
+ * f32 or bf16 (source, weights and destination; the bias stays f32); ALGO direct (the
+ * engine's) or winograd (2.6 has it for f32, dilation 1, nChw16c on AVX-512 only). Prints one
+ * line: oneDNN version, implementation, type, layout, shape, median ms and GFLOP/s (of the
+ * direct convolution's FLOPs, so Winograd's figure is its speed-up times a direct rate). */
 #include <dnnl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,13 +18,16 @@ static double now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t);
 static int cmp(const void *a, const void *b) { double d = *(const double *)a - *(const double *)b; return (d > 0) - (d < 0); }
 
 int main(int argc, char **argv) {
-    if (argc < 6) { fprintf(stderr, "usage: conv CIN COUT HEIGHT WIDTH DILATION [nhwc|blocked|blocked16] [RUNS] [f32|bf16]\n"); return 2; }
+    if (argc < 6) { fprintf(stderr, "usage: conv CIN COUT HEIGHT WIDTH DILATION [nhwc|blocked|blocked16] [RUNS] [f32|bf16] [direct|winograd]\n"); return 2; }
     int ci = atoi(argv[1]), co = atoi(argv[2]), h = atoi(argv[3]), w = atoi(argv[4]), d = atoi(argv[5]);
     const char *layout = argc > 6 ? argv[6] : "nhwc";
     dnnl_format_tag_t tag = !strcmp(layout, "blocked") ? dnnl_nChw8c : !strcmp(layout, "blocked16") ? dnnl_nChw16c : dnnl_nhwc;
     int runs = argc > 7 ? atoi(argv[7]) : 5;
     const char *type = argc > 8 ? argv[8] : "f32";
     int bf16 = !strcmp(type, "bf16");
+    const char *algo = argc > 9 ? argv[9] : "direct";
+    if (strcmp(algo, "direct") && strcmp(algo, "winograd")) { fprintf(stderr, "unknown algorithm %s\n", algo); return 2; }
+    dnnl_alg_kind_t alg = !strcmp(algo, "winograd") ? dnnl_convolution_winograd : dnnl_convolution_direct;
     if (strcmp(layout, "nhwc") && strcmp(layout, "blocked") && strcmp(layout, "blocked16")) { fprintf(stderr, "unknown layout %s\n", layout); return 2; }
     if (!bf16 && strcmp(type, "f32")) { fprintf(stderr, "unknown type %s\n", type); return 2; }
     dnnl_data_type_t dt = bf16 ? dnnl_bf16 : dnnl_f32;
@@ -46,7 +51,7 @@ int main(int argc, char **argv) {
     CHECK(dnnl_memory_desc_create_with_tag(&bias, 1, bd, dnnl_f32, dnnl_x));
     CHECK(dnnl_post_ops_append_eltwise(po, dnnl_eltwise_relu, 0.f, 0.f));
     CHECK(dnnl_primitive_attr_set_post_ops(attr, po));
-    CHECK(dnnl_convolution_forward_primitive_desc_create(&pd, eng, dnnl_forward_inference, dnnl_convolution_direct,
+    CHECK(dnnl_convolution_forward_primitive_desc_create(&pd, eng, dnnl_forward_inference, alg,
                                                          src, wei, bias, dst, strides, dil, pad, pad, attr));
     const_dnnl_memory_desc_t wmd = dnnl_primitive_desc_query_md(pd, dnnl_query_weights_md, 0);
 #define MD(x) (x)
@@ -57,7 +62,7 @@ int main(int argc, char **argv) {
     CHECK(dnnl_memory_desc_init_by_tag(&wei, 4, wd, dt, dnnl_format_tag_any));
     CHECK(dnnl_memory_desc_init_by_tag(&bias, 1, bd, dnnl_f32, dnnl_x));
     dnnl_convolution_desc_t cd;
-    CHECK(dnnl_dilated_convolution_forward_desc_init(&cd, dnnl_forward_inference, dnnl_convolution_direct,
+    CHECK(dnnl_dilated_convolution_forward_desc_init(&cd, dnnl_forward_inference, alg,
                                                      &src, &wei, &bias, &dst, strides, dil, pad, pad));
     CHECK(dnnl_post_ops_append_eltwise(po, 1.f, dnnl_eltwise_relu, 0.f, 0.f));
     CHECK(dnnl_primitive_attr_set_post_ops(attr, po));

@@ -3,7 +3,8 @@
 # nChw8c) and through PyPI's oneDNN 3.x (NHWC), alternating, in one run: is a newer oneDNN or
 # a blocked layout worth it on this CPU? Usage: benchmarks/onednn3/run.sh [WIDTH] [ROWS]
 # (default 512 x 512: one layer of the one-pass plan at 512x512). On an AVX-512 CPU it adds
-# 2.6's nChw16c at fp32, and bf16 in NHWC and nChw16c where the CPU has AVX512-BF16.
+# 2.6's nChw16c at fp32 (and its Winograd convolution on the dilation-1 shapes), and bf16 in
+# NHWC and nChw16c where the CPU has AVX512-BF16.
 # ONEDNN3=0 skips oneDNN 3.x (and its download). Downloads the PyPI wheels
 # (onednn 2026.1 and the runtimes it needs: its CPU engine is a SYCL device, so Intel's
 # OpenCL CPU runtime too, about 700 MB) into ~/.cache/csgis-onednn3 once; installs nothing.
@@ -43,6 +44,7 @@ for shape in "32 32 1" "32 32 2" "32 32 3" "64 64 1" "64 64 2" "64 64 3" "68 64 
     timeout 300 "$bin/conv-2" "$1" "$2" "$H" "$W" "$3" blocked
     if [ -n "$avx512" ]; then
         timeout 300 "$bin/conv-2" "$1" "$2" "$H" "$W" "$3" blocked16
+        if [ "$3" = 1 ]; then timeout 300 "$bin/conv-2" "$1" "$2" "$H" "$W" 1 blocked16 5 f32 winograd; fi
         if [ -n "$bf16" ]; then
             timeout 300 "$bin/conv-2" "$1" "$2" "$H" "$W" "$3" nhwc 5 bf16
             timeout 300 "$bin/conv-2" "$1" "$2" "$H" "$W" "$3" blocked16 5 bf16
