@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The main job on the bundled example: set up, build in release, smooth
-# examples/textured.png with the default (lite) model -> examples/textured-smoothed.png
+# examples/textured.png with the default model (base) -> examples/textured-smoothed.png
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/opt/swift/usr/bin:$PATH"

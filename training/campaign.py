@@ -45,9 +45,9 @@ STATE = HERE / "campaign"          # committed: states and the log
 RUNS = HERE / "runs" / "campaign"  # ignored: the runs in progress
 DRIVER_PID = RUNS / "driver.pid"
 MODELS = {"lite": (32, 6), "base": (64, 12)}
-# What `start` trains unless told: base alone for now. On the photos lite gained +3.75 dB (hidden
-# benchmark) in its first 429 steps and +0.24 dB in its last 2,330 (80 min); base, never trained
-# on a photo, is 4 dB behind it, so its first photo hours are worth far more than lite's next.
+# What `start` trains unless told: base alone, by the log (campaign/log.md): lite's last run
+# (814 steps) left it flat at 26.69-26.71 dB photo-blended, while base rose with every run
+# (26.31 at 477 photo steps, 26.53 at 909, 26.86 at 2,007: past lite) and is now the default.
 DEFAULT_MODELS = "base"
 # where a model without a campaign state starts (the first that exists)
 SEEDS = {"lite": [HERE.parent.parent / "shared" / "candidates" / "lite-zen4-trainer.pt", HERE / "checkpoints" / "lite-photo.pt"],

@@ -7,11 +7,11 @@ import Foundation
 /// "base" or "lite", meaning `csgis-NAME.safetensors` in the first of these folders that
 /// has it: `$CSGIS_MODEL_DIR`, then the caller's installed folder (PREFIX/share/csgis/models
 /// beside the binary or library), then the source tree's models/ (for a binary under .build).
-/// No specification (nil) means `$CSGIS_MODEL`, else "lite" (the model that does best on natural
-/// photos; see models/README.md). An empty specification is refused: it is a caller's mistake,
-/// not a request for the default.
+/// No specification (nil) means `$CSGIS_MODEL`, else "base" (the model that does best on
+/// natural photos; lite is about 5x faster; see models/README.md). An empty specification
+/// is refused: it is a caller's mistake, not a request for the default.
 public enum ModelResolver {
-    public static let defaultName = "lite"
+    public static let defaultName = "base"
 
     /// The folders searched for a name, given where the calling binary or library lives.
     public static func folders(besideExecutableAt binary: URL) -> [String] {

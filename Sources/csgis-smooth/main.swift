@@ -19,7 +19,7 @@ struct CSGISSmooth: ParsableCommand {
 
     @Argument(help: "Input image, or - for stdin.") var input: String = "-"
     @Argument(help: "Output image, or - for stdout (files are written atomically).") var output: String = "-"
-    @Option(help: "Model: a .safetensors path or a name (base, lite).") var model: String?
+    @Option(help: "Model: a .safetensors path or a name (base, lite). (default: $CSGIS_MODEL, else \(ModelResolver.defaultName))") var model: String?
     // .unconditional: "--strength -1" is a value (then refused by validate), not a missing one
     @Option(parsing: .unconditional, help: "Smoothing strength 0...1 (0 returns the input exactly).") var strength: Double = 1
     @Option(help: ArgumentHelp("Arithmetic: \(Precision.names) (int8: faster, slightly less exact)."))

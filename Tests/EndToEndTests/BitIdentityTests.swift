@@ -4,7 +4,7 @@ import XCTest
 
 /// The libvips-style threading test, through the real filter: the same bytes out whatever the
 /// tile size, thread count and memory budget, on a photograph and on random noise, with the
-/// shipped (default) model, in fp32 and, where the CPU has it, bf16.
+/// shipped lite model (the faster one), in fp32 and, where the CPU has it, bf16.
 final class BitIdentityTests: XCTestCase {
     let variants = ["", "--tile 32", "--tile 64 --threads 1", "--tile 100", "--tile 256 --threads 2", "--threads 1"]
 
@@ -26,7 +26,7 @@ final class BitIdentityTests: XCTestCase {
         let budgets = steps.values.sorted().map { "--memory \($0)M" }
         var first: Data?
         for v in variants + budgets + ["\(budgets[0]) --threads 1"] {
-            let r = try Harness.sh("\"$CSGIS\" --quiet --precision \(precision.rawValue) \(v) < '\(input)'")
+            let r = try Harness.sh("\"$CSGIS\" --quiet --model lite --precision \(precision.rawValue) \(v) < '\(input)'")
             XCTAssertEqual(r.status, 0, "\(v): \(r.stderr)")
             XCTAssertGreaterThan(r.stdout.count, width * height)
             if let f = first {

@@ -154,7 +154,7 @@ final class CLibraryTests: XCTestCase {
             if (!strstr(csgis_last_error(), "no such file")) return 11;
             if (csgis_model_load(NULL, &m) != CSGIS_OK) { fprintf(stderr, "%s\\n", csgis_last_error()); return 12; }
             csgis_model_info info;
-            if (csgis_model_get_info(m, &info) || info.dim != 32 || info.num_block != 6 || info.receptive_radius != 99) return 13;  /* the default: lite */
+            if (csgis_model_get_info(m, &info) || info.dim != 64 || info.num_block != 12 || info.receptive_radius != 135) return 13;  /* the default: base */
             /* names resolve beside the installed library, like the filter's --model */
             csgis_model *lite = NULL;
             if (csgis_model_load("lite", &lite) != CSGIS_OK || csgis_model_get_info(lite, &info) || info.dim != 32) return 19;

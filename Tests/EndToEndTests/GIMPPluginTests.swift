@@ -189,16 +189,16 @@ final class GIMPPluginTests: XCTestCase {
 
     /// The plug-in as a user meets it: the menu's interactive run opens the dialog, whose
     /// live preview is computed on the preview context (status 0), and OK smooths the layer
-    /// with the dialog's defaults (lite, strength 1) as the filter does
+    /// with the dialog's defaults (base, strength 1) as the filter does
     /// (Tests/Scripts/gimp-dialog.sh under a virtual X server).
     func testDialogPreviewAndOK() throws {
         let (dir, input, log) = try underX("gimp-dialog.sh", in: "dialog", size: "160x120!", options: "-alpha set", limit: 400)
         let previews = log.split(separator: "\n").filter { $0.hasPrefix("csgis preview: ") }
         XCTAssertFalse(previews.isEmpty, log)
         XCTAssertTrue(previews.allSatisfy { $0.hasSuffix("status 0") }, log)
-        let lite = Self.prefix.appendingPathComponent("share/csgis/models/csgis-lite.safetensors").path
+        let base = Self.prefix.appendingPathComponent("share/csgis/models/csgis-base.safetensors").path
         let ref = dir.appendingPathComponent("ref.png")
-        XCTAssertEqual(try Harness.sh("\"$CSGIS\" --quiet --model '\(lite)' '\(input.path)' '\(ref.path)'").status, 0)
+        XCTAssertEqual(try Harness.sh("\"$CSGIS\" --quiet --model '\(base)' '\(input.path)' '\(ref.path)'").status, 0)
         let after = try Harness.decode(file: dir.appendingPathComponent("after.png")), want = try Harness.decode(file: ref)
         XCTAssertEqual(after.channels, want.channels)
         XCTAssertLessThanOrEqual(colourDiff(after, want), 1, "OK in the dialog gives the filter's result (within GEGL's 1/255)")

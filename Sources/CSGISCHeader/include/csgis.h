@@ -74,7 +74,7 @@ typedef struct csgis_model csgis_model;
 /** Loads weights. `model` is a path (it contains '/' or ends in ".safetensors"), a name
  *  ("base", "lite": csgis-NAME.safetensors in $CSGIS_MODEL_DIR, else in the
  *  PREFIX/share/csgis/models installed beside this library), or NULL for $CSGIS_MODEL,
- *  else "lite"; "" is CSGIS_ERR_INVALID_ARGUMENT. The filter and the GIMP plug-in resolve
+ *  else "base"; "" is CSGIS_ERR_INVALID_ARGUMENT. The filter and the GIMP plug-in resolve
  *  names the same way.
  *  On success *out must be freed with csgis_model_free. */
 csgis_status csgis_model_load(const char *model, csgis_model **out);
