@@ -10,8 +10,8 @@ bin=.build/release/csgis-smooth
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 convert "$src" -crop 512x512+0+0 +repage "$tmp/in.png"
 timeout 600 "$bin" --quiet "$tmp/in.png" "$tmp/out.png"
-# the default model, as the filter's help names it
-model=$("$bin" --help | sed -nE 's/.*else ([a-z]+)\).*/\1/p' | head -1)
+# the model it ran: $CSGIS_MODEL, else the default the filter's help names
+model=${CSGIS_MODEL:-$("$bin" --help | sed -nE 's/.*else ([a-z]+)\).*/\1/p' | head -1)}
 python3 - "$tmp" "$model" <<'PY'
 import sys, cv2, numpy as np
 d = sys.argv[1]

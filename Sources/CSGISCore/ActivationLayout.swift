@@ -23,6 +23,9 @@ enum ActivationLayout: Hashable {
         precision == .fp32 && dim % 8 == 0 ? [.nhwc, .blocked8] : [.nhwc]
     }
 
+    /// oneDNN's name for this layout.
+    var tag: dnnl_format_tag_t { self == .blocked8 ? dnnl_nChw8c : dnnl_nhwc }
+
     /// Channels a node of `c` channels stores per pixel.
     func stored(_ c: Int) -> Int { self == .blocked8 ? (c + 7) / 8 * 8 : c }
 

@@ -41,7 +41,7 @@ final class InferencePlan {
         memory = try g.nodes.indices.map { n in
             guard let p = slots[n].map({ arena.buffers[$0].raw }) else { return nil }
             let c = Int32(g.nodes[n].channels), t = g.nodes[n].type.dnnl
-            return try DNNLMemory({ csgis_activation_memory(e, h, w, c, t, blocked ? dnnl_nChw8c : dnnl_nhwc, p, $0) },
+            return try DNNLMemory({ csgis_activation_memory(e, h, w, c, t, s.layout.tag, p, $0) },
                                   "activation memory")
         }
         inputMemory = try DNNLMemory({ csgis_activation_memory(e, h, w, 3, dnnl_f32, dnnl_nhwc, nil, $0) }, "input memory")
