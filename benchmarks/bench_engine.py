@@ -6,6 +6,8 @@ one run.
   python3 benchmarks/bench_engine.py [--threads 2] [--sizes 512,1024] [--configs 64x12,32x6]
                                      [--runs 2] [--json out.json]
 
+Engine csgis-fp32-direct is csgis at fp32 with Winograd off (CSGIS_WINOGRAD=0): on
+AVX-512 the dilation-1 layers then run the direct kernels, as on AVX2.
 Each measurement runs in its own process (so peak RSS is that engine's alone), with one
 warm-up run and --runs timed runs; the median is reported. Weights are random (speed does
 not depend on their values), made by training/export.py random.
@@ -109,6 +111,11 @@ def run_json(cmd, env=None):
     return json.loads(r.stdout.strip().splitlines()[-1])
 
 
+def precision_of(engine):
+    """csgis-fp32-direct -> fp32, torch-bf16 -> bf16."""
+    return engine.split("-")[1]
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--threads", type=int, default=2)
@@ -146,8 +153,10 @@ def main():
             row = {}
             for eng in engines:
                 if eng.startswith("csgis"):
-                    r = run_json([str(bench), str(wpath), str(size), str(size), "--precision", eng.split("-")[1],
-                                  "--threads", str(a.threads), "--runs", str(a.runs)], env)
+                    # csgis-fp32-direct: fp32 with Winograd off (CSGIS_WINOGRAD=0), the direct kernels alone
+                    e = dict(env, CSGIS_WINOGRAD="0") if eng.endswith("-direct") else env
+                    r = run_json([str(bench), str(wpath), str(size), str(size), "--precision", precision_of(eng),
+                                  "--threads", str(a.threads), "--runs", str(a.runs)], e)
                 else:
                     mode = "ort" if eng.startswith("onnx") else eng  # torch-*, openvino-*
                     r = run_json([sys.executable, "-c", REF_SCRIPT, str(ROOT / "training"), str(wpath), str(size), str(size),
@@ -161,7 +170,7 @@ def main():
                 s = r["median_s"]
                 r["s_per_mp"] = s / mp
                 r["gflops"] = fpp * size * size / s / 1e9
-                ref = row.get("torch-" + eng.split("-")[-1])
+                ref = row.get("torch-" + precision_of(eng))
                 ratio = f"{s / ref['median_s']:.2f}x" if ref and "error" not in ref and eng.startswith("csgis") else ""
                 r["ratio_vs_torch"] = ratio
                 used = f"  (OpenVINO used {r['precision_used']})" if "precision_used" in r else ""
@@ -170,13 +179,13 @@ def main():
             for eng in engines:
                 r = row.get(eng)
                 if r and eng.startswith("csgis") and "error" not in r:
-                    ref = row.get("torch-" + eng.split("-")[-1])
+                    ref = row.get("torch-" + precision_of(eng))
                     if ref and "error" not in ref:
                         r["ratio_vs_torch"] = f"{r['median_s'] / ref['median_s']:.2f}x"
                     ort = row.get("onnxruntime-fp32")
                     if ort and "error" not in ort:
                         r["ratio_vs_ort"] = f"{r['median_s'] / ort['median_s']:.2f}x"
-                    ov = row.get("openvino-" + eng.split("-")[-1])
+                    ov = row.get("openvino-" + precision_of(eng))
                     if ov and "error" not in ov:
                         r["ratio_vs_openvino"] = f"{r['median_s'] / ov['median_s']:.2f}x"
                     for other in ("csgis-fp32", "csgis-bf16"):  # int8's own targets

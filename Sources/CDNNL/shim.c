@@ -4,13 +4,36 @@
 int omp_get_max_threads(void);
 void omp_set_num_threads(int);
 
+#define CSGIS_WINOGRAD_IMPL "jit_wino_4x3"
+
+// The F(4x4, 3x3) implementation by name, whatever the shape: oneDNN's own pick moves
+// between its 2x3 and 4x3 kernels with the tensor's size, and their floats differ.
+static dnnl_status_t pinned_winograd(dnnl_primitive_desc_t *pd, const dnnl_convolution_desc_t *cd,
+                                     const_dnnl_primitive_attr_t attr, dnnl_engine_t engine) {
+    dnnl_primitive_desc_iterator_t it;
+    dnnl_status_t st = dnnl_primitive_desc_iterator_create(&it, cd, attr, engine, NULL);
+    if (st) return st;
+    *pd = NULL;
+    do {
+        dnnl_primitive_desc_t q = dnnl_primitive_desc_iterator_fetch(it);
+        if (!q) break;
+        const char *name = NULL;
+        dnnl_primitive_desc_query(q, dnnl_query_impl_info_str, 0, &name);
+        if (name && strstr(name, CSGIS_WINOGRAD_IMPL)) { *pd = q; break; }
+        dnnl_primitive_desc_destroy(q);
+    } while (dnnl_primitive_desc_iterator_next(it) == dnnl_success);
+    dnnl_primitive_desc_iterator_destroy(it);
+    return *pd ? dnnl_success : dnnl_unimplemented;
+}
+
 dnnl_status_t csgis_conv_create(dnnl_engine_t engine, const csgis_conv_spec *s,
                                 dnnl_primitive_desc_t *pd, dnnl_primitive_t *prim) {
     dnnl_memory_desc_t src, wei, bias, dst;
     dnnl_dims_t sd = {1, s->cin, s->ih, s->w}, dd = {1, s->cout, s->h, s->w};
     dnnl_dims_t wd = {s->cout, s->cin, 3, 3}, bd = {s->cout};
     dnnl_status_t st;
-    dnnl_format_tag_t tag = s->blocked ? dnnl_nChw8c : dnnl_nhwc;
+    dnnl_format_tag_t tag = s->block == 16 ? dnnl_nChw16c : s->block == 8 ? dnnl_nChw8c : dnnl_nhwc;
+    if (s->winograd && (s->block != 16 || s->dilation != 1)) return dnnl_invalid_arguments;
     if ((st = dnnl_memory_desc_init_by_tag(&src, 4, sd, s->src_dt, tag))) return st;
     if ((st = dnnl_memory_desc_init_by_tag(&dst, 4, dd, s->dst_dt, tag))) return st;
     if ((st = dnnl_memory_desc_init_by_tag(&wei, 4, wd, s->wei_dt, dnnl_format_tag_any))) return st;
@@ -19,7 +42,7 @@ dnnl_status_t csgis_conv_create(dnnl_engine_t engine, const csgis_conv_spec *s,
     dnnl_dims_t pad = {s->pad_h, s->dilation};
     dnnl_convolution_desc_t cd;
     if ((st = dnnl_dilated_convolution_forward_desc_init(&cd, dnnl_forward_inference,
-            dnnl_convolution_direct, &src, &wei, &bias, &dst, strides, dil, pad, pad))) return st;
+            s->winograd ? dnnl_convolution_winograd : dnnl_convolution_direct, &src, &wei, &bias, &dst, strides, dil, pad, pad))) return st;
     dnnl_primitive_attr_t attr;
     dnnl_post_ops_t po;
     if ((st = dnnl_primitive_attr_create(&attr))) return st;
@@ -30,7 +53,8 @@ dnnl_status_t csgis_conv_create(dnnl_engine_t engine, const csgis_conv_spec *s,
     dnnl_primitive_attr_set_post_ops(attr, po);
     st = s->scales ? dnnl_primitive_attr_set_output_scales(attr, s->n_scales, s->n_scales > 1 ? 1 << 1 : 0, s->scales)
                    : dnnl_success;
-    if (!st) st = dnnl_primitive_desc_create(pd, &cd, attr, engine, NULL);
+    if (!st && !s->winograd) st = dnnl_primitive_desc_create(pd, &cd, attr, engine, NULL);
+    if (!st && s->winograd) st = pinned_winograd(pd, &cd, attr, engine);
     dnnl_post_ops_destroy(po);
     dnnl_primitive_attr_destroy(attr);
     if (st) return st;
@@ -115,6 +139,20 @@ dnnl_status_t csgis_reorder_execute(dnnl_primitive_t prim, dnnl_stream_t stream,
     dnnl_exec_arg_t args[2] = {{DNNL_ARG_FROM, src}, {DNNL_ARG_TO, dst}};
     dnnl_status_t st = dnnl_primitive_execute(prim, stream, 2, args);
     return st ? st : dnnl_stream_wait(stream);
+}
+
+dnnl_status_t csgis_blocked16_rows_memory(dnnl_engine_t engine, int total_rows, int row0, int rows, int w, int c,
+                                          void *handle, dnnl_memory_t *mem) {
+    dnnl_memory_desc_t whole, part;
+    dnnl_dims_t d = {1, c, total_rows, w}, sd = {1, c, rows, w}, off = {0, 0, row0, 0};
+    dnnl_status_t st = dnnl_memory_desc_init_by_tag(&whole, 4, d, dnnl_f32, dnnl_nChw16c);
+    if (!st) st = dnnl_memory_desc_init_submemory(&part, &whole, sd, off);
+    return st ? st : dnnl_memory_create(mem, &part, engine, handle);
+}
+
+void csgis_blocked16_zero_rows(float *dst, int dst_rows, int row0, int rows, int w, int c) {
+    for (int b = 0; b < (c + 15) / 16; b++)
+        memset(dst + (((size_t)b * dst_rows + row0) * w) * 16, 0, sizeof(float) * (size_t)rows * w * 16);
 }
 
 void csgis_set_threads(int n) { if (n > 0) omp_set_num_threads(n); }

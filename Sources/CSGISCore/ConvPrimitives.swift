@@ -19,6 +19,7 @@ final class ConvPrimitives {
         var relu: Bool
         var residual: Int32
         var blocked: Bool
+        var winograd: Bool
     }
 
     init(store: WeightStore, precision: Precision, ctx: DNNLContext) { self.store = store; self.precision = precision; self.ctx = ctx }
@@ -28,13 +29,15 @@ final class ConvPrimitives {
     /// below; `residual`: 0 none, 1 dst += result ("sum"), 2 + a residual after the ReLU
     /// ("binary add": oneDNN 2.6 has no AVX2 jit kernel for ReLU-then-sum, which fell back
     /// to ref:any, ~50x slower; the residual must not be dst, as AVX2 keeps partial sums there).
-    /// `layout`: src, dst and the residual's (`ActivationLayout`).
+    /// `layout`: src, dst and the residual's (`ActivationLayout`). `winograd`: the pinned
+    /// Winograd kernel over nChw16c src and dst (`Winograd`), whatever `layout` says.
     func get(layer: Int, rows: Int, width: Int, inputRows: Int, padH: Int, relu: Bool, residual: Int32,
-             src srcT: Element, dst dstT: Element, sum sumT: Element? = nil, layout: ActivationLayout = .nhwc) throws -> DNNLPrimitive {
+             src srcT: Element, dst dstT: Element, sum sumT: Element? = nil, layout: ActivationLayout = .nhwc,
+             winograd: Bool = false) throws -> DNNLPrimitive {
         let c = store.convs[layer], q = store.quantization?.layers[layer]
         let key = Key(cin: c.cin, cout: c.cout, dilation: c.dilation, rows: rows, width: width, inputRows: inputRows, padH: padH,
                       src: srcT, dst: dstT, sum: sumT, layer: q == nil ? -1 : layer, relu: relu, residual: residual,
-                      blocked: layout == .blocked8)
+                      blocked: layout == .blocked8, winograd: winograd)
         if let p = prims[key] { return p }
         let weightT: Element = q == nil ? precision.activation : .s8
         var pd: dnnl_primitive_desc_t?, p: dnnl_primitive_t?
@@ -43,10 +46,10 @@ final class ConvPrimitives {
                                        ih: Int32(inputRows), pad_h: Int32(padH), src_dt: srcT.dnnl, wei_dt: weightT.dnnl, dst_dt: dstT.dnnl,
                                        relu: relu ? 1 : 0, sum: residual, sum_scale: q?.sumScale ?? 1, sum_dt: sumT?.dnnl ?? dnnl_data_type_undef,
                                        scales: q == nil ? nil : scales.baseAddress, n_scales: Int32(scales.count),
-                                       blocked: layout == .blocked8 ? 1 : 0)
+                                       block: winograd ? 16 : layout == .blocked8 ? 8 : 0, winograd: winograd ? 1 : 0)
             return csgis_conv_create(ctx.engine, &spec, &pd, &p)
         }
-        try check(status, "creating a \(c.cin)->\(c.cout) convolution (dilation \(c.dilation)) for \(width)x\(rows)")
+        try check(status, "creating a \(c.cin)->\(c.cout) \(winograd ? "Winograd " : "")convolution (dilation \(c.dilation)) for \(width)x\(rows)")
         let prim = DNNLPrimitive(handle: p!, pd: pd!)
         prims[key] = prim
         implementations.insert(String(cString: csgis_primitive_impl_name(pd)))

@@ -25,6 +25,9 @@ final class InferencePlan {
     /// Blocked layout: per output node (result, out1, edge), its NHWC copy and the reorder.
     private var outputs: [Int: (raw: UnsafeMutableRawPointer, memory: DNNLMemory, reorder: DNNLPrimitive)] = [:]
     var implementations: Set<String> { prims.implementations }
+    /// The layers that run Winograd (`Winograd.layers`), in blocks of `Winograd.denseRows` rows.
+    private let winogradLayers: Set<Int>
+    private let winograd: WinogradRows?
 
     init(width: Int, height: Int, config: ModelConfig, precision: Precision, store: WeightStore, ctx: DNNLContext,
          prims: ConvPrimitives, arena: Arena) throws {
@@ -38,6 +41,10 @@ final class InferencePlan {
         layout = s.layout
         raw = slots.map { $0.map { arena.buffers[$0].raw } }
         let blocked = s.layout == .blocked8
+        winogradLayers = Winograd.layers(config, precision)
+        precondition(winogradLayers.isEmpty || !blocked, "Winograd runs on AVX-512, blocked8 on AVX2 only")
+        winograd = winogradLayers.isEmpty ? nil
+            : try WinogradRows(width: width, rows: Winograd.denseRows, config: config, precision: precision, ctx: ctx)
         memory = try g.nodes.indices.map { n in
             guard let p = slots[n].map({ arena.buffers[$0].raw }) else { return nil }
             let c = Int32(g.nodes[n].channels), t = g.nodes[n].type.dnnl
@@ -88,6 +95,11 @@ final class InferencePlan {
                 if let s = sumOnto, ptr(s) != ptr(d) {  // else summed in place (Arena.slots)
                     ptr(d).copyMemory(from: ptr(s), byteCount: n * layout.stored(graph.nodes[d].channels) * graph.nodes[d].elementBytes)
                 }
+                if let wino = winograd, winogradLayers.contains(layer) {
+                    try runWinograd(wino, layer: layer, src: ptr(src), dst: ptr(d), relu: relu, sum: sumOnto.map { graph.nodes[$0].type })
+                    if shouldStop() { throw CSGISError.cancelled }
+                    continue
+                }
                 let first = src == graph.inputNode ? firstConv : nil  // blocked: the first conv runs NHWC, then is reordered
                 let prim = try prims.get(layer: layer, rows: height, width: width, inputRows: height, padH: c.dilation, relu: relu,
                                          residual: residual != nil ? 2 : sumOnto != nil ? 1 : 0,
@@ -102,6 +114,24 @@ final class InferencePlan {
             }
         }
         for (n, o) in outputs { try ctx.run(reorder: o.reorder, mem(n), o.memory) }
+    }
+
+    /// A Winograd layer over the whole image, `wino.rows` rows per call: each call reads its
+    /// rows and one above and below (zero rows past the image's edges), as row streaming does.
+    private func runWinograd(_ wino: WinogradRows, layer: Int, src: UnsafeMutableRawPointer, dst: UnsafeMutableRawPointer,
+                             relu: Bool, sum: Element?) throws {
+        let c = store.convs[layer], R = wino.rows
+        let prim = try prims.get(layer: layer, rows: R, width: width, inputRows: R + 2, padH: 0, relu: relu, residual: sum != nil ? 1 : 0,
+                                 src: .f32, dst: .f32, sum: sum, winograd: true)
+        let wm = try store.weights(layer, desc: csgis_conv_weights_md(prim.pd)!)
+        let s = src.assumingMemoryBound(to: Float.self), d = dst.assumingMemoryBound(to: Float.self)
+        for y in stride(from: 0, to: height, by: R) {
+            // input rows y - 1 ..< y + R + 1, those inside the image
+            let lo = max(0, y - 1), hi = min(height, y + R + 1)
+            try wino.run(prim, weights: wm, bias: store.bias[layer], cin: c.cin, cout: c.cout, input: s + lo * width * c.cin,
+                         present: (lo - (y - 1))..<(hi - (y - 1)), output: d + y * width * c.cout, outputRows: min(R, height - y),
+                         sum: sum != nil)
+        }
     }
 
     /// A concat op in the blocked layout (fp32 only): the parts' channels copied into place,

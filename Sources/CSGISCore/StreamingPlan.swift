@@ -20,6 +20,9 @@ final class StreamingPlan {
     private var convMemory: [Int: (src: DNNLMemory, dst: DNNLMemory, extra: DNNLMemory?)] = [:]
     var implementations: Set<String> { prims.implementations }
     private let storage: [AlignedBuffer]
+    /// The layers that run Winograd (`Winograd.layers`), and their scratch.
+    private let winogradLayers: Set<Int>
+    private let winograd: WinogradRows?
     /// Bytes of row windows this plan holds.
     var windowBytes: Int { storage.reduce(0) { $0 + $1.bytes } }
 
@@ -39,6 +42,11 @@ final class StreamingPlan {
         graph = g
         // every row is written before it is read (the zero rows above row 0 at the start of a run)
         storage = try g.nodes.map { try AlignedBuffer(bytes: $0.capacity * width * $0.channels * $0.elementBytes, zeroed: false) }
+        winogradLayers = Winograd.layers(config, precision)
+        // the planner keeps row blocks on Winograd's grid (TileGeometry.choose)
+        precondition(winogradLayers.isEmpty || rowsPerStep % Winograd.alignment == 0, "rows per step off the Winograd grid")
+        winograd = winogradLayers.isEmpty ? nil
+            : try WinogradRows(width: width, rows: rowsPerStep, config: config, precision: precision, ctx: ctx)
     }
 
     /// What a strip's schedule costs, from one run of it: row-window bytes per column (for
@@ -135,6 +143,15 @@ final class StreamingPlan {
     private func conv(_ o: Int, layer: Int, src: Int, dst: Int, y: Int, relu: Bool, residual: Int?, sum: Int?) throws {
         let c = store.convs[layer], d = c.dilation, R = rowsPerStep
         let srcT = graph.nodes[src].type.dnnl, dstT = graph.nodes[dst].type.dnnl
+        if let wino = winograd, winogradLayers.contains(layer) {
+            let prim = try prims.get(layer: layer, rows: R, width: width, inputRows: R + 2, padH: 0, relu: relu, residual: sum != nil ? 1 : 0,
+                                     src: .f32, dst: .f32, sum: sum.map { graph.nodes[$0].type }, winograd: true)
+            let wm = try store.weights(layer, desc: csgis_conv_weights_md(prim.pd)!)
+            try wino.run(prim, weights: wm, bias: store.bias[layer], cin: c.cin, cout: c.cout,
+                         input: rowPointer(src, y - 1).assumingMemoryBound(to: Float.self), present: 0..<(R + 2),
+                         output: rowPointer(dst, y).assumingMemoryBound(to: Float.self), outputRows: R, sum: sum != nil)
+            return
+        }
         // R rows from R + 2d input rows: the window holds the padding rows itself
         let prim = try prims.get(layer: layer, rows: R, width: width, inputRows: R + 2 * d, padH: 0, relu: relu,
                                  residual: residual != nil ? 2 : sum != nil ? 1 : 0, src: graph.nodes[src].type, dst: graph.nodes[dst].type,

@@ -14,6 +14,9 @@ public struct TileGeometry: Equatable, Sendable {
     public var halo: Int
     /// Rows each convolution computes per call.
     public var rowsPerStep: Int
+    /// Tile and strip origins, tile sizes, halo and rows per step are multiples of it: 4 when
+    /// Winograd layers run (`Winograd`: its floats follow a 4x4 grid), else 1.
+    public var grid: Int
     /// Estimated peak bytes of the variable working set (row windows, band buffers, weights).
     public var estimatedBytes: Int
     /// Work done / work of one whole-image pass (1.0 = no halo recomputation).
@@ -29,9 +32,10 @@ public struct TileGeometry: Equatable, Sendable {
     /// pass per layer (faster than row streaming: benchmarks/README.md; the same floats).
     var isDense = false
     /// Input columns and rows of every tile (edge tiles are shifted inwards, never narrowed,
-    /// so every tile runs the same plan).
-    public var tileInputWidth: Int { min(imageWidth, tileWidth + 2 * halo) }
-    public var tileInputHeight: Int { min(imageHeight, tileHeight + 2 * halo) }
+    /// so every tile runs the same plan). On a grid, the size is congruent to the image's
+    /// modulo the grid, so the edge tile (which ends at the image's edge) starts on it too.
+    public var tileInputWidth: Int { min(imageWidth, tileWidth + 2 * halo + imageWidth % grid) }
+    public var tileInputHeight: Int { min(imageHeight, tileHeight + 2 * halo + imageHeight % grid) }
 
     /// First input row (or column) of the tile whose output starts at `start`.
     static func inputStart(_ start: Int, inputSize: Int, length: Int, halo: Int) -> Int {
@@ -41,21 +45,25 @@ public struct TileGeometry: Equatable, Sendable {
     init(width: Int, height: Int, tileWidth: Int, tileHeight: Int, halo: Int, rowsPerStep: Int, model: ModelConfig,
          precision: Precision, rowOverhead: Int = 0, strips: Bool = false) {
         imageWidth = width; imageHeight = height
-        self.tileWidth = min(tileWidth, width); self.tileHeight = min(tileHeight, height)
-        self.halo = halo
-        self.rowsPerStep = rowsPerStep
-        let inW = min(width, self.tileWidth + 2 * halo), inH = min(height, self.tileHeight + 2 * halo)
+        let g = Winograd.grid(model, precision)
+        grid = g
+        func aligned(_ n: Int) -> Int { (n + g - 1) / g * g }
+        self.tileWidth = min(aligned(tileWidth), width); self.tileHeight = min(aligned(tileHeight), height)
+        self.halo = aligned(halo)
+        self.rowsPerStep = aligned(rowsPerStep)
+        let inW = min(width, self.tileWidth + 2 * self.halo + width % g), inH = min(height, self.tileHeight + 2 * self.halo + height % g)
         let across = (width + self.tileWidth - 1) / self.tileWidth, down = (height + self.tileHeight - 1) / self.tileHeight
         overhead = Double(across * inW) * Double(down * inH) / (Double(width) * Double(height))
         let weights = model.parameterCount * (4 + precision.activationBytes) * 2
-        let perColumn = TileGeometry.windowBytesPerColumn(rowsPerStep: rowsPerStep, model: model, precision: precision)
-        var bytes = perColumn * inW + weights + rowsPerStep * width * 12  // + one block of output rows
+        let perColumn = TileGeometry.windowBytesPerColumn(rowsPerStep: self.rowsPerStep, model: model, precision: precision)
+        var bytes = perColumn * inW + weights + self.rowsPerStep * width * 12  // + one block of output rows
+            + Winograd.scratchBytes(model, precision, rows: self.rowsPerStep, width: inW)
         if strips && across > 1 {
             // full-height strips of a random-access image: rows go straight from and to it
             isStrips = true
         } else if across == 1 && down == 1 {
             // rows the caller keeps from reading to writing (e.g. alpha): the pipeline's lag
-            bytes += TileGeometry.lagRows(height: inH, rowsPerStep: rowsPerStep, model: model, precision: precision) * rowOverhead
+            bytes += TileGeometry.lagRows(height: inH, rowsPerStep: self.rowsPerStep, model: model, precision: precision) * rowOverhead
         } else {
             bytes += inH * width * 12 + self.tileHeight * width * 12  // input band, output band
                 + (inH + self.tileHeight) * rowOverhead
@@ -70,6 +78,7 @@ public struct TileGeometry: Equatable, Sendable {
         guard !o, px < Int.max / 1024 else { return .max }
         return Engine.activationBytes(pixels: px, config: model, precision: precision) + px * 12
             + height * rowOverhead + model.parameterCount * (4 + precision.activationBytes) * 2 + 64 * width * 12
+            + Winograd.scratchBytes(model, precision, rows: Winograd.denseRows, width: width)
     }
 
     /// Row-window bytes per column of a strip, and the rows between reading and writing:
@@ -114,12 +123,13 @@ public struct TileGeometry: Equatable, Sendable {
                               budget: Int, tile: Int? = nil, rowsPerStep: Int? = nil, rowOverhead: Int = 0,
                               randomAccess: Bool = false) throws -> TileGeometry {
         guard width > 0, height > 0 else { throw CSGISError.invalidImage("size \(width)x\(height) is empty") }
-        let halo = model.receptiveRadius
+        let halo = Winograd.halo(model, precision)
         func make(_ tw: Int, _ th: Int, _ r: Int, strips: Bool = false) -> TileGeometry {
             TileGeometry(width: width, height: height, tileWidth: tw, tileHeight: th, halo: halo, rowsPerStep: r, model: model,
                          precision: precision, rowOverhead: rowOverhead, strips: strips)
         }
         if let r = rowsPerStep, !(1...64).contains(r) { throw CSGISError.invalidArgument("rows per step \(r) is outside 1...64") }
+        // on Winograd's grid, rows per step round up to it (make): 1 and 2 become 4
         let steps = rowsPerStep.map { [[$0]] } ?? [TileGeometry.rowSteps, TileGeometry.lastResortRowSteps]
         if let t = tile {
             guard t >= minTile else {

@@ -22,6 +22,9 @@ final class ReferenceTests: XCTestCase {
 
     func testPaperSizedModelFP32MatchesPyTorch() throws { try check(model: "random-64x12", tolerance: 1e-4) }
 
+    /// 64 wide: Winograd's layers where the CPU has them (WinogradTests).
+    func testOneBlockWideModelFP32MatchesPyTorch() throws { try check(model: "random-64x1", tolerance: 1e-4) }
+
     /// Every convolution gets a jit kernel: oneDNN's "ref:any" fallback is ~50x slower (it
     /// was chosen on AVX2 for the ReLU-then-sum residual and made a 512x512 lite run 130 s).
     func testNoConvolutionFallsBackToTheReferenceKernel() throws {

@@ -10,7 +10,7 @@
 // Internal to libcsgis and the tools: not exported from the shared library.
 #define CSGIS_INTERNAL __attribute__((visibility("hidden")))
 
-/// One 3x3, stride-1 convolution to an NHWC (or, with `blocked`, nChw8c) output of h x w: zero-padded ("same") left and
+/// One 3x3, stride-1 convolution to an NHWC (or, with `block`, nChw8c or nChw16c) output of h x w: zero-padded ("same") left and
 /// right; vertically padded by `pad_h` rows from an input of `ih` rows (ih = h, pad_h =
 /// dilation for a whole image; ih = h + 2 * dilation, pad_h = 0 for a block of rows whose
 /// neighbours, or zero rows at the image's edge, are present in the input).
@@ -26,9 +26,12 @@ typedef struct csgis_conv_spec {
     // int8: per output channel, dst = scales[oc] * (sum of products + bias); NULL: none
     const float *scales;
     int n_scales;
-    // 1: source, destination and src1 in nChw8c (channels in blocks of 8, zero-padded), AVX2's
-    // native fp32 layout; 0: NHWC. oneDNN 2.6 has jit kernels only when both sides agree.
-    int blocked;
+    // 8: source, destination and src1 in nChw8c (channels in blocks of 8, zero-padded), AVX2's
+    // native fp32 layout; 16: nChw16c; 0: NHWC. oneDNN 2.6 has jit kernels only when both sides agree.
+    int block;
+    // 1: Winograd F(4x4, 3x3), pinned to oneDNN's jit_wino_4x3 (fp32, AVX-512, dilation 1,
+    // block 16); dnnl_unimplemented where it does not exist.
+    int winograd;
 } csgis_conv_spec;
 
 /// Creates the primitive descriptor and primitive; weights layout is left to oneDNN.
@@ -63,6 +66,12 @@ CSGIS_INTERNAL dnnl_status_t csgis_reorder_create(dnnl_engine_t engine, dnnl_mem
 CSGIS_INTERNAL dnnl_status_t csgis_reorder_execute(dnnl_primitive_t prim, dnnl_stream_t stream, dnnl_memory_t src,
                                     dnnl_memory_t dst);
 
+/// Rows [row0, row0 + rows) of an fp32 nChw16c buffer of `total_rows` rows, `w` wide, `c`
+/// channels, as memory of their own (a reorder's source or destination).
+CSGIS_INTERNAL dnnl_status_t csgis_blocked16_rows_memory(dnnl_engine_t engine, int total_rows, int row0, int rows, int w, int c,
+                                          void *handle, dnnl_memory_t *mem);
+/// Zeroes rows [row0, row0 + rows) of an nChw16c buffer of `dst_rows` rows.
+CSGIS_INTERNAL void csgis_blocked16_zero_rows(float *dst, int dst_rows, int row0, int rows, int w, int c);
 /// OpenMP threads used by oneDNN calls made from the calling thread.
 CSGIS_INTERNAL void csgis_set_threads(int n);
 CSGIS_INTERNAL int csgis_max_threads(void);
