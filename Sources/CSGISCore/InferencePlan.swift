@@ -44,7 +44,7 @@ final class InferencePlan {
         winogradLayers = Winograd.layers(config, precision)
         precondition(winogradLayers.isEmpty || !blocked, "Winograd runs on AVX-512, blocked8 on AVX2 only")
         winograd = winogradLayers.isEmpty ? nil
-            : try WinogradRows(width: width, rows: Winograd.denseRows, config: config, precision: precision, ctx: ctx)
+            : try WinogradRows(width: width, rows: Winograd.denseRows(width: width), config: config, precision: precision, ctx: ctx)
         memory = try g.nodes.indices.map { n in
             guard let p = slots[n].map({ arena.buffers[$0].raw }) else { return nil }
             let c = Int32(g.nodes[n].channels), t = g.nodes[n].type.dnnl

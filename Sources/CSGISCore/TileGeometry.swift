@@ -78,7 +78,7 @@ public struct TileGeometry: Equatable, Sendable {
         guard !o, px < Int.max / 1024 else { return .max }
         return Engine.activationBytes(pixels: px, config: model, precision: precision) + px * 12
             + height * rowOverhead + model.parameterCount * (4 + precision.activationBytes) * 2 + 64 * width * 12
-            + Winograd.scratchBytes(model, precision, rows: Winograd.denseRows, width: width)
+            + Winograd.scratchBytes(model, precision, rows: Winograd.denseRows(width: width), width: width)
     }
 
     /// Row-window bytes per column of a strip, and the rows between reading and writing:

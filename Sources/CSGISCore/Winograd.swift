@@ -17,8 +17,13 @@ enum Winograd {
     /// around it (lite fp32 0.98x at 512x512, Zen 4), and the 3-channel first layer runs
     /// slower on it.
     static let minInputChannels = 64
-    /// Rows per call when a one-pass plan runs a Winograd layer (through its nChw16c scratch).
-    static let denseRows = 64
+    /// Rows per call when a one-pass plan runs a Winograd layer over `width` columns: up to
+    /// 64 (faster than 16 on lite at 512 wide), fewer on wide images so the nChw16c scratch
+    /// stays near 16 MB, at least 8.
+    static func denseRows(width: Int) -> Int {
+        let rows = (16 << 20) / max(1, width * (64 + 64) * 4)
+        return min(64, max(8, rows / alignment * alignment))
+    }
 
     /// Whether this CPU runs the pinned kernel (probed once) and `CSGIS_WINOGRAD` is not `0`.
     static let available: Bool = {
