@@ -43,6 +43,7 @@ public final class Engine {
         }
         self.model = model
         self.precision = try precision.resolved()
+        try Winograd.checkSetting()
         self.threads = threads
         ctx = try DNNLContext()
         var quantization: Quantization?

@@ -25,9 +25,19 @@ enum Winograd {
         return min(64, max(8, rows / alignment * alignment))
     }
 
+    /// `CSGIS_WINOGRAD`: `0` turns Winograd off, `1` or unset leaves it on where the CPU has it.
+    static var setting: String? { ProcessInfo.processInfo.environment["CSGIS_WINOGRAD"] }
+
+    /// Refuses a `CSGIS_WINOGRAD` other than 0 or 1 (every engine checks it when made).
+    static func checkSetting() throws {
+        if let v = setting, v != "0", v != "1", !v.isEmpty {
+            throw CSGISError.invalidArgument("CSGIS_WINOGRAD is '\(v)'; use 0 (off) or 1 (on where the CPU has it)")
+        }
+    }
+
     /// Whether this CPU runs the pinned kernel (probed once) and `CSGIS_WINOGRAD` is not `0`.
     static let available: Bool = {
-        if ProcessInfo.processInfo.environment["CSGIS_WINOGRAD"] == "0" { return false }
+        if setting == "0" { return false }
         guard let ctx = try? DNNLContext() else { return false }
         var spec = csgis_conv_spec(h: 8, w: 8, cin: 16, cout: 16, dilation: 1, ih: 10, pad_h: 0, src_dt: dnnl_f32, wei_dt: dnnl_f32,
                                    dst_dt: dnnl_f32, relu: 1, sum: 0, sum_scale: 1, sum_dt: dnnl_data_type_undef, scales: nil,

@@ -30,6 +30,18 @@ final class WinogradTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(halo, model.config.receptiveRadius + Winograd.extraHaloPerLayer * layers.count)
     }
 
+    func testAnUnknownSettingIsRefused() throws {
+        let old = getenv("CSGIS_WINOGRAD").map { String(cString: $0) }
+        defer { if let old { setenv("CSGIS_WINOGRAD", old, 1) } else { unsetenv("CSGIS_WINOGRAD") } }
+        let model = try CSGISModel(contentsOf: Fixtures.path(fixture))
+        setenv("CSGIS_WINOGRAD", "off", 1)
+        XCTAssertThrowsError(try Engine(model: model, precision: .fp32)) { XCTAssertTrue("\($0)".contains("CSGIS_WINOGRAD is 'off'"), "\($0)") }
+        for v in ["0", "1"] {
+            setenv("CSGIS_WINOGRAD", v, 1)
+            XCTAssertNoThrow(try Engine(model: model, precision: .fp32))
+        }
+    }
+
     /// Forced tiles of 37 (rounded to 40) and 100 px and rows per step 1 (rounded to 4) and
     /// 8, on images whose sides are not multiples of 4: a wide one (tiles across) and a tall
     /// one (tiles down), each thin enough for a test's seconds at this model's 108 px halo.
