@@ -22,6 +22,9 @@ final class ConvPrimitives {
         var winograd: Bool
     }
 
+    /// Records a kernel that runs outside oneDNN (`Winograd2`'s).
+    func note(_ implementation: String) { implementations.insert(implementation) }
+
     init(store: WeightStore, precision: Precision, ctx: DNNLContext) { self.store = store; self.precision = precision; self.ctx = ctx }
 
     /// `sum`: the type dst's earlier contents are read as (int8: an unsigned skip into a signed sum).

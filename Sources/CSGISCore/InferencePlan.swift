@@ -28,6 +28,8 @@ final class InferencePlan {
     /// The layers that run Winograd (`Winograd.layers`), in blocks of `Winograd.denseRows` rows.
     private let winogradLayers: Set<Int>
     private let winograd: WinogradRows?
+    /// The layers that run F(2x2, 3x3) (`Winograd2`: AVX2), over the whole image per call.
+    private let winograd2Layers: Set<Int>
 
     init(width: Int, height: Int, config: ModelConfig, precision: Precision, store: WeightStore, ctx: DNNLContext,
          prims: ConvPrimitives, arena: Arena) throws {
@@ -42,6 +44,8 @@ final class InferencePlan {
         raw = slots.map { $0.map { arena.buffers[$0].raw } }
         let blocked = s.layout == .blocked8
         winogradLayers = Winograd.layers(config, precision)
+        winograd2Layers = Winograd2.layers(config, precision)
+        if !winograd2Layers.isEmpty { prims.note(Winograd2.implementation) }
         precondition(winogradLayers.isEmpty || !blocked, "Winograd runs on AVX-512, blocked8 on AVX2 only")
         winograd = winogradLayers.isEmpty ? nil
             : try WinogradRows(width: width, rows: Winograd.denseRows(width: width), config: config, precision: precision, ctx: ctx)
@@ -94,6 +98,15 @@ final class InferencePlan {
                 let d = op.dst!, c = store.convs[layer]
                 if let s = sumOnto, ptr(s) != ptr(d) {  // else summed in place (Arena.slots)
                     ptr(d).copyMemory(from: ptr(s), byteCount: n * layout.stored(graph.nodes[d].channels) * graph.nodes[d].elementBytes)
+                }
+                if winograd2Layers.contains(layer) {
+                    let f = { (n: Int) in Winograd2.strides(self.layout, channels: self.layout.stored(self.graph.nodes[n].channels), width: self.width, rows: self.height) }
+                    try Winograd2.run(store: store, layer: layer, width: width, rows: 0..<height, relu: relu,
+                                      src: UnsafePointer(ptr(src).assumingMemoryBound(to: Float.self)), srcRows: 0..<height, srcStrides: f(src),
+                                      dst: ptr(d).assumingMemoryBound(to: Float.self), dstStrides: f(d),
+                                      residual: residual.map { UnsafePointer(ptr($0).assumingMemoryBound(to: Float.self)) }, sum: sumOnto != nil)
+                    if shouldStop() { throw CSGISError.cancelled }
+                    continue
                 }
                 if let wino = winograd, winogradLayers.contains(layer) {
                     try runWinograd(wino, layer: layer, src: ptr(src), dst: ptr(d), relu: relu, sum: sumOnto.map { graph.nodes[$0].type })

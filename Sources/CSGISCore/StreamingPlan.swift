@@ -23,6 +23,8 @@ final class StreamingPlan {
     /// The layers that run Winograd (`Winograd.layers`), and their scratch.
     private let winogradLayers: Set<Int>
     private let winograd: WinogradRows?
+    /// The layers that run F(2x2, 3x3) (`Winograd2`: AVX2), on the NHWC row windows.
+    private let winograd2Layers: Set<Int>
     /// Bytes of row windows this plan holds.
     var windowBytes: Int { storage.reduce(0) { $0 + $1.bytes } }
 
@@ -43,6 +45,8 @@ final class StreamingPlan {
         // every row is written before it is read (the zero rows above row 0 at the start of a run)
         storage = try g.nodes.map { try AlignedBuffer(bytes: $0.capacity * width * $0.channels * $0.elementBytes, zeroed: false) }
         winogradLayers = Winograd.layers(config, precision)
+        winograd2Layers = Winograd2.layers(config, precision)
+        if !winograd2Layers.isEmpty { prims.note(Winograd2.implementation) }
         // the planner keeps row blocks on Winograd's grid (TileGeometry.choose)
         precondition(winogradLayers.isEmpty || rowsPerStep % Winograd.alignment == 0, "rows per step off the Winograd grid")
         winograd = winogradLayers.isEmpty ? nil
@@ -143,6 +147,14 @@ final class StreamingPlan {
     private func conv(_ o: Int, layer: Int, src: Int, dst: Int, y: Int, relu: Bool, residual: Int?, sum: Int?) throws {
         let c = store.convs[layer], d = c.dilation, R = rowsPerStep
         let srcT = graph.nodes[src].type.dnnl, dstT = graph.nodes[dst].type.dnnl
+        if winograd2Layers.contains(layer) {
+            let s = Winograd2.strides(.nhwc, channels: c.cin, width: width, rows: 0), t = Winograd2.strides(.nhwc, channels: c.cout, width: width, rows: 0)
+            try Winograd2.run(store: store, layer: layer, width: width, rows: y..<(y + R), relu: relu,
+                              src: UnsafePointer(rowPointer(src, y - d).assumingMemoryBound(to: Float.self)), srcRows: (y - d)..<(y + R + d), srcStrides: s,
+                              dst: rowPointer(dst, y).assumingMemoryBound(to: Float.self), dstStrides: t,
+                              residual: residual.map { UnsafePointer(rowPointer($0, y).assumingMemoryBound(to: Float.self)) }, sum: sum != nil)
+            return
+        }
         if let wino = winograd, winogradLayers.contains(layer) {
             let prim = try prims.get(layer: layer, rows: R, width: width, inputRows: R + 2, padH: 0, relu: relu, residual: sum != nil ? 1 : 0,
                                      src: .f32, dst: .f32, sum: sum.map { graph.nodes[$0].type }, winograd: true)

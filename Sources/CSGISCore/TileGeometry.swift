@@ -14,8 +14,9 @@ public struct TileGeometry: Equatable, Sendable {
     public var halo: Int
     /// Rows each convolution computes per call.
     public var rowsPerStep: Int
-    /// Tile and strip origins, tile sizes, halo and rows per step are multiples of it: 4 when
-    /// Winograd layers run (`Winograd`: its floats follow a 4x4 grid), else 1.
+    /// Tile and strip origins, tile sizes and halo are multiples of it: 4 when Winograd
+    /// F(4x4, 3x3) layers run (AVX-512; rows per step too), 12 when F(2x2, 3x3) layers run
+    /// (AVX2: `Winograd2`), else 1 (`Winograd.grid`).
     public var grid: Int
     /// Estimated peak bytes of the variable working set (row windows, band buffers, weights).
     public var estimatedBytes: Int
@@ -50,11 +51,12 @@ public struct TileGeometry: Equatable, Sendable {
         func aligned(_ n: Int) -> Int { (n + g - 1) / g * g }
         self.tileWidth = min(aligned(tileWidth), width); self.tileHeight = min(aligned(tileHeight), height)
         self.halo = aligned(halo)
-        self.rowsPerStep = aligned(rowsPerStep)
+        let ra = Winograd.rowAlignment(model, precision)
+        self.rowsPerStep = (rowsPerStep + ra - 1) / ra * ra
         let inW = min(width, self.tileWidth + 2 * self.halo + width % g), inH = min(height, self.tileHeight + 2 * self.halo + height % g)
         let across = (width + self.tileWidth - 1) / self.tileWidth, down = (height + self.tileHeight - 1) / self.tileHeight
         overhead = Double(across * inW) * Double(down * inH) / (Double(width) * Double(height))
-        let weights = model.parameterCount * (4 + precision.activationBytes) * 2
+        let weights = model.parameterCount * (4 + precision.activationBytes) * 2 + Winograd2.bytes(model, precision)
         let perColumn = TileGeometry.windowBytesPerColumn(rowsPerStep: self.rowsPerStep, model: model, precision: precision)
         var bytes = perColumn * inW + weights + self.rowsPerStep * width * 12  // + one block of output rows
             + Winograd.scratchBytes(model, precision, rows: self.rowsPerStep, width: inW)
@@ -79,6 +81,7 @@ public struct TileGeometry: Equatable, Sendable {
         return Engine.activationBytes(pixels: px, config: model, precision: precision) + px * 12
             + height * rowOverhead + model.parameterCount * (4 + precision.activationBytes) * 2 + 64 * width * 12
             + Winograd.scratchBytes(model, precision, rows: Winograd.denseRows(width: width), width: width)
+            + Winograd2.bytes(model, precision)
     }
 
     /// Row-window bytes per column of a strip, and the rows between reading and writing:
@@ -129,7 +132,7 @@ public struct TileGeometry: Equatable, Sendable {
                          precision: precision, rowOverhead: rowOverhead, strips: strips)
         }
         if let r = rowsPerStep, !(1...64).contains(r) { throw CSGISError.invalidArgument("rows per step \(r) is outside 1...64") }
-        // on Winograd's grid, rows per step round up to it (make): 1 and 2 become 4
+        // with Winograd F(4x4, 3x3), rows per step round up to 4 (make): 1 and 2 become 4
         let steps = rowsPerStep.map { [[$0]] } ?? [TileGeometry.rowSteps, TileGeometry.lastResortRowSteps]
         if let t = tile {
             guard t >= minTile else {

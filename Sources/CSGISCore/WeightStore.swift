@@ -13,6 +13,8 @@ final class WeightStore {
     private(set) var bias: [DNNLMemory] = []
     private var biasStorage: [AlignedBuffer] = []
     private var reordered: [[(desc: dnnl_memory_desc_t, mem: DNNLMemory)]]
+    /// Per layer, its F(2x2, 3x3) weights once asked for (`Winograd2`).
+    private var winograd2: [Int: AlignedBuffer] = [:]
 
     init(convs: [FoldedConv], precision: Precision, quantization: Quantization?, ctx: DNNLContext) throws {
         self.ctx = ctx
@@ -48,5 +50,15 @@ final class WeightStore {
         try ctx.run(reorder: r, userWeights[i].1, mem)
         reordered[i].append((desc.pointee, mem))
         return mem
+    }
+
+    /// Layer `i`'s weights transformed for `Winograd2` (16 x cin x cout floats), made once.
+    func winograd2Weights(_ i: Int) throws -> UnsafePointer<Float> {
+        if let b = winograd2[i] { return UnsafePointer(b.raw.assumingMemoryBound(to: Float.self)) }
+        let c = convs[i]
+        let b = try AlignedBuffer(bytes: 16 * c.cin * c.cout * 4, zeroed: false)
+        c.weights.withUnsafeBufferPointer { csgis_wino2_transform_weights($0.baseAddress, Int32(c.cin), Int32(c.cout), b.raw.assumingMemoryBound(to: Float.self)) }
+        winograd2[i] = b
+        return UnsafePointer(b.raw.assumingMemoryBound(to: Float.self))
     }
 }

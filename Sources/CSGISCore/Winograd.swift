@@ -64,8 +64,15 @@ enum Winograd {
     }
     private static let cache = Cache<ModelConfig, Set<Int>>()
 
-    /// The grid tiles and row blocks keep: `alignment` when any layer runs Winograd, else 1.
-    static func grid(_ config: ModelConfig, _ precision: Precision) -> Int { layers(config, precision).isEmpty ? 1 : alignment }
+    /// The grid tile and strip origins, tile sizes and halos keep: `alignment` when any layer
+    /// runs this kernel, `Winograd2.grid` when F(2x2, 3x3) runs (AVX2; the two never mix), else 1.
+    static func grid(_ config: ModelConfig, _ precision: Precision) -> Int {
+        layers(config, precision).isEmpty ? Winograd2.grid(config, precision) : alignment
+    }
+
+    /// What rows per step round up to: `alignment` when a layer runs this kernel (its 4x4
+    /// tiles start on row blocks), else 1 (F(2x2, 3x3) takes row blocks of any height).
+    static func rowAlignment(_ config: ModelConfig, _ precision: Precision) -> Int { layers(config, precision).isEmpty ? 1 : alignment }
 
     /// Context pixels around a tile that make it exact: the receptive radius, plus the
     /// Winograd layers' spread, rounded up to the grid.

@@ -22,7 +22,7 @@ final class StreamingTests: XCTestCase {
             let img = try Fixtures.texturedImage(width: 97, height: 61)
             let whole = try Engine(model: model, precision: .fp32).smooth(img).image.pixels
             // on Winograd's grid (fp32 on AVX-512, the 64-wide model) row blocks are multiples of 4
-            let steps = Winograd.grid(model.config, .fp32) == 1 ? [1, 2, 5, 8] : [4, 8, 12]
+            let steps = Winograd.rowAlignment(model.config, .fp32) == 1 ? [1, 2, 5, 8] : [4, 8, 12]
             for rows in steps {
                 let s = try Engine(model: model, precision: .fp32, threads: rows == 5 || rows == 12 ? 1 : 0)
                 let out = try streamed(s, img, rows: rows)

@@ -18,7 +18,7 @@ final class WinogradTests: XCTestCase {
         _ = try e.smooth(try Fixtures.texturedImage(width: 40, height: 30))
         guard Winograd.available else {
             XCTAssertTrue(layers.isEmpty)
-            XCTAssertFalse(e.implementations.contains { $0.contains("wino") }, "\(e.implementations)")
+            XCTAssertFalse(e.implementations.contains { $0.contains("jit_wino") }, "\(e.implementations)")
             throw XCTSkip("no Winograd kernel on \(CPUInfo.isaName) (or CSGIS_WINOGRAD=0)")
         }
         let specs = model.config.layers
@@ -28,6 +28,26 @@ final class WinogradTests: XCTestCase {
         let halo = Winograd.halo(model.config, .fp32)
         XCTAssertEqual(halo % Winograd.alignment, 0)
         XCTAssertGreaterThanOrEqual(halo, model.config.receptiveRadius + Winograd.extraHaloPerLayer * layers.count)
+    }
+
+    /// F(2x2, 3x3) on AVX2 (and under DNNL_MAX_CPU_ISA=AVX2): every 8-aligned layer, any
+    /// dilation, origins on a grid of 12, no extra halo.
+    func testF2x2RunsWhereThePlanIsBlocked() throws {
+        let model = try CSGISModel(contentsOf: Fixtures.path(fixture))
+        let layers = Winograd2.layers(model.config, .fp32)
+        XCTAssertTrue(Winograd2.layers(model.config, .bf16).isEmpty, "fp32 only")
+        let e = try Engine(model: model, precision: .fp32)
+        _ = try e.smooth(try Fixtures.texturedImage(width: 40, height: 30))
+        guard !layers.isEmpty else {
+            XCTAssertFalse(e.implementations.contains(Winograd2.implementation), "\(e.implementations)")
+            throw XCTSkip("F(2x2, 3x3) runs on AVX2 only (this CPU: \(CPUInfo.isaName)), with CSGIS_WINOGRAD2=1")
+        }
+        let specs = model.config.layers
+        XCTAssertTrue(e.implementations.contains(Winograd2.implementation), "\(e.implementations)")
+        XCTAssertTrue(layers.contains { specs[$0].dilation == 3 })
+        XCTAssertEqual(Winograd.grid(model.config, .fp32), 12)
+        XCTAssertEqual(Winograd.rowAlignment(model.config, .fp32), 1)
+        XCTAssertEqual(Winograd.halo(model.config, .fp32), (model.config.receptiveRadius + 11) / 12 * 12)
     }
 
     func testAnUnknownSettingIsRefused() throws {
@@ -53,7 +73,7 @@ final class WinogradTests: XCTestCase {
             for (tile, rows, threads) in [(37, 1, 2), (100, 8, 1), (nil, 1, 2), (nil, 8, 1)] as [(Int?, Int, Int)] {
                 let s = try Scheduler(model: model, precision: .fp32, threads: threads, memoryBudget: 1 << 30, tileSize: tile, rowsPerStep: rows)
                 let g = try s.plan(width: w, height: h).geometry!
-                XCTAssertEqual(g.rowsPerStep % g.grid, 0)
+                XCTAssertEqual(g.rowsPerStep % Winograd.rowAlignment(model.config, .fp32), 0)
                 XCTAssertTrue(g.tileWidth % g.grid == 0 || g.tileWidth == w, "tile width \(g.tileWidth) off the grid")
                 if tile != nil { XCTAssertGreaterThan(g.tilesAcross * g.tilesDown, 1, "\(w)x\(h), tile \(tile!): several tiles") }
                 let out = try s.smooth(img).pixels

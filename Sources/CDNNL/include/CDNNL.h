@@ -82,4 +82,29 @@ CSGIS_INTERNAL int csgis_cpu_has_vnni(void);
 /// oneDNN's name for the instruction set it dispatches to.
 CSGIS_INTERNAL const char *csgis_cpu_isa_name(void);
 
+/// Winograd F(2x2, 3x3) (winograd2.c): one fp32 3x3 convolution of any dilation on AVX2 + FMA
+/// over activations in blocks of 8 channels (NHWC with C % 8 == 0, or nChw8c), given by
+/// strides in floats: row, pixel and 8-channel block. Output rows [row0, row1) in the plan's
+/// coordinates (tiles start on even multiples of the dilation there); `src` holds rows
+/// [src_y0, src_y1), anything outside them or outside [0, width) reads as zero.
+/// dst = relu?(conv + bias) (+ dst if post == 1, + residual if post == 2, after the ReLU).
+typedef struct csgis_wino2_args {
+    int width, cin, cout, dilation;
+    int row0, row1;
+    const float *src; int src_y0, src_y1; long src_rstride, src_pstride, src_cbstride;  // src: row src_y0
+    float *dst; long dst_rstride, dst_pstride, dst_cbstride;                          // dst: row row0
+    const float *residual;  // dst's strides
+    const float *u;         // csgis_wino2_transform_weights
+    const float *bias;
+    int relu, post;
+} csgis_wino2_args;
+/// Whether the CPU has AVX2 and FMA.
+CSGIS_INTERNAL int csgis_wino2_supported(void);
+/// OIHW weights -> the 16 x cin x cout transformed weights `u`.
+CSGIS_INTERNAL void csgis_wino2_transform_weights(const float *w, int cin, int cout, float *u);
+/// Runs on `threads` OpenMP threads (0: the default); 0 on success, 1 bad arguments, 2 out of memory.
+CSGIS_INTERNAL int csgis_wino2_run(const csgis_wino2_args *a, int threads);
+/// Scratch bytes each thread allocates while it runs.
+CSGIS_INTERNAL size_t csgis_wino2_scratch_bytes(int cin, int cout);
+
 #endif

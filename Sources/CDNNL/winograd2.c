@@ -1,0 +1,228 @@
+// Winograd F(2x2, 3x3) for fp32 3x3 convolutions (any dilation) on AVX2 + FMA, over
+// activations stored in blocks of 8 channels (NHWC with C % 8 == 0, or nChw8c).
+//
+// Why F(2x2, 3x3) and not a larger tile: each of its outputs is computed from its own 3x3
+// window only (the transform's other inputs never enter that output's arithmetic), so an
+// output's floats depend on where its 2x2 tile starts but on no pixel outside its receptive
+// field. Tiles start at even multiples of the dilation in the plan's coordinates; a caller
+// that keeps plan origins on that grid gets the same floats from any row block, tile or strip,
+// with no extra halo. Inputs outside the given rows or columns are read as zeros.
+#include "CDNNL.h"
+#include <immintrin.h>
+#include <stdlib.h>
+#include <string.h>
+
+void GOMP_parallel(void (*fn)(void *), void *data, unsigned num_threads, unsigned flags);
+
+#define TARGET __attribute__((target("avx2,fma")))
+// Tiles per GEMM chunk: a multiple of the micro-kernel's 6 rows; its transformed inputs and
+// products (16 x 48 x 64 floats each at 64 channels) stay in L2.
+#define CHUNK 48
+#define MR 6
+
+int csgis_wino2_supported(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+
+// U[p][ci][co] = (G g G^T)[p] for G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]; weights OIHW.
+void csgis_wino2_transform_weights(const float *w, int cin, int cout, float *u) {
+    for (int co = 0; co < cout; co++)
+        for (int ci = 0; ci < cin; ci++) {
+            const float *g = w + ((size_t)co * cin + ci) * 9;
+            float t[4][3];  // G g
+            for (int j = 0; j < 3; j++) {
+                t[0][j] = g[j];
+                t[1][j] = 0.5f * (g[j] + g[3 + j] + g[6 + j]);
+                t[2][j] = 0.5f * (g[j] - g[3 + j] + g[6 + j]);
+                t[3][j] = g[6 + j];
+            }
+            for (int i = 0; i < 4; i++) {
+                float v[4] = {t[i][0], 0.5f * (t[i][0] + t[i][1] + t[i][2]), 0.5f * (t[i][0] - t[i][1] + t[i][2]), t[i][2]};
+                for (int j = 0; j < 4; j++) u[((size_t)(i * 4 + j) * cin + ci) * cout + co] = v[j];
+            }
+        }
+}
+
+typedef struct {
+    const csgis_wino2_args *a;
+    const int *row_bases;  // first output row of each row of tiles
+    int col_tiles, ntiles, nchunks;
+    int next;    // the next chunk to take (threads take chunks as they finish: the VM's cores differ in speed)
+    int status;
+} job_t;
+
+// The t-th tile of the call: its top-left output (row base, column base). Tiles start at
+// rows and columns y with (y / d) even; a tile may start above row0 (its second row is in range).
+static inline void tile_origin(const job_t *job, int t, int *rb, int *cb) {
+    int d = job->a->dilation, r = t / job->col_tiles, c = t % job->col_tiles;
+    *rb = job->row_bases[r];
+    *cb = (c / d) * 2 * d + c % d;
+}
+
+// M[p][t][co] = sum over ci of V[p][t][ci] U[p][ci][co], 6 tiles x 16 channels per step,
+// every sum a chain of FMAs in channel order (the same floats wherever a tile falls).
+// Inlined with constant channel counts for the shipped widths (addressing by immediates).
+static inline __attribute__((always_inline)) TARGET void gemm(const float *V, const float *U, float *M, int ntp, int cin, int cout) {
+    for (int p = 0; p < 16; p++) {
+        const float *Vp = V + (size_t)p * ntp * cin, *Up = U + (size_t)p * cin * cout;
+        float *Mp = M + (size_t)p * ntp * cout;
+        int co = 0;
+        for (; co + 16 <= cout; co += 16)
+            for (int t = 0; t < ntp; t += MR) {
+                __m256 c0[MR], c1[MR];
+                for (int i = 0; i < MR; i++) c0[i] = c1[i] = _mm256_setzero_ps();
+                const float *v = Vp + (size_t)t * cin, *u = Up + co;
+                for (int k = 0; k < cin; k++) {
+                    __m256 b0 = _mm256_loadu_ps(u + (size_t)k * cout), b1 = _mm256_loadu_ps(u + (size_t)k * cout + 8);
+                    for (int i = 0; i < MR; i++) {
+                        __m256 x = _mm256_broadcast_ss(v + (size_t)i * cin + k);
+                        c0[i] = _mm256_fmadd_ps(x, b0, c0[i]);
+                        c1[i] = _mm256_fmadd_ps(x, b1, c1[i]);
+                    }
+                }
+                for (int i = 0; i < MR; i++) {
+                    _mm256_storeu_ps(Mp + (size_t)(t + i) * cout + co, c0[i]);
+                    _mm256_storeu_ps(Mp + (size_t)(t + i) * cout + co + 8, c1[i]);
+                }
+            }
+        for (; co < cout; co += 8)
+            for (int t = 0; t < ntp; t += MR) {
+                __m256 c0[MR];
+                for (int i = 0; i < MR; i++) c0[i] = _mm256_setzero_ps();
+                const float *v = Vp + (size_t)t * cin, *u = Up + co;
+                for (int k = 0; k < cin; k++) {
+                    __m256 b0 = _mm256_loadu_ps(u + (size_t)k * cout);
+                    for (int i = 0; i < MR; i++) c0[i] = _mm256_fmadd_ps(_mm256_broadcast_ss(v + (size_t)i * cin + k), b0, c0[i]);
+                }
+                for (int i = 0; i < MR; i++) _mm256_storeu_ps(Mp + (size_t)(t + i) * cout + co, c0[i]);
+            }
+    }
+}
+static __attribute__((noinline)) TARGET void gemm_32_32(const float *V, const float *U, float *M, int ntp) { gemm(V, U, M, ntp, 32, 32); }
+static __attribute__((noinline)) TARGET void gemm_64_64(const float *V, const float *U, float *M, int ntp) { gemm(V, U, M, ntp, 64, 64); }
+
+TARGET static void run_chunk(const job_t *job, int t0, int nt, float *V, float *M) {
+    const csgis_wino2_args *a = job->a;
+    const int d = a->dilation, cin = a->cin, cout = a->cout, cib = cin / 8, cob = cout / 8;
+    const int ntp = (nt + MR - 1) / MR * MR;
+    // input transform: V[p][t][ci] = (B^T d B)[p], B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]
+    for (int t = 0; t < ntp; t++) {
+        if (t >= nt) {
+            for (int p = 0; p < 16; p++) memset(V + ((size_t)p * ntp + t) * cin, 0, cin * 4);
+            continue;
+        }
+        int rb, cb;
+        tile_origin(job, t0 + t, &rb, &cb);
+        const float *at[4][4];  // the window's pixels, NULL where they read as zero
+        for (int i = 0; i < 4; i++)
+            for (int j = 0; j < 4; j++) {
+                int y = rb + (i - 1) * d, x = cb + (j - 1) * d;
+                at[i][j] = y < a->src_y0 || y >= a->src_y1 || x < 0 || x >= a->width ? NULL
+                    : a->src + (long)(y - a->src_y0) * a->src_rstride + (long)x * a->src_pstride;
+            }
+        float *vt = V + (size_t)t * cin;
+        const size_t ps = (size_t)ntp * cin;
+        for (int c = 0; c < cib; c++) {
+            const long off = (long)c * a->src_cbstride;
+            __m256 in[4][4], r[4][4];
+            for (int i = 0; i < 4; i++)
+                for (int j = 0; j < 4; j++) in[i][j] = at[i][j] ? _mm256_loadu_ps(at[i][j] + off) : _mm256_setzero_ps();
+            for (int j = 0; j < 4; j++) {
+                r[0][j] = _mm256_sub_ps(in[0][j], in[2][j]);
+                r[1][j] = _mm256_add_ps(in[1][j], in[2][j]);
+                r[2][j] = _mm256_sub_ps(in[2][j], in[1][j]);
+                r[3][j] = _mm256_sub_ps(in[1][j], in[3][j]);
+            }
+            for (int i = 0; i < 4; i++) {
+                float *v = vt + (size_t)(i * 4) * ps + c * 8;
+                _mm256_storeu_ps(v, _mm256_sub_ps(r[i][0], r[i][2]));
+                _mm256_storeu_ps(v + ps, _mm256_add_ps(r[i][1], r[i][2]));
+                _mm256_storeu_ps(v + 2 * ps, _mm256_sub_ps(r[i][2], r[i][1]));
+                _mm256_storeu_ps(v + 3 * ps, _mm256_sub_ps(r[i][1], r[i][3]));
+            }
+        }
+    }
+    // M[p][t][co] = sum over ci of V[p][t][ci] U[p][ci][co]
+    if (cin == 32 && cout == 32) gemm_32_32(V, a->u, M, ntp);
+    else if (cin == 64 && cout == 64) gemm_64_64(V, a->u, M, ntp);
+    else gemm(V, a->u, M, ntp, cin, cout);
+    // output transform Y = A^T M A, A^T = [1 1 1 0; 0 1 -1 -1], then bias, ReLU, residual or sum
+    const __m256 zero = _mm256_setzero_ps();
+    for (int t = 0; t < nt; t++) {
+        int rb, cb;
+        tile_origin(job, t0 + t, &rb, &cb);
+        long off[4];  // the tile's outputs in dst, -1 for those outside the rows or columns asked for
+        int n = 0;
+        for (int i = 0; i < 2; i++)
+            for (int j = 0; j < 2; j++) {
+                int y = rb + i * d, x = cb + j * d;
+                off[i * 2 + j] = y < a->row0 || y >= a->row1 || x >= a->width ? -1 : (long)(y - a->row0) * a->dst_rstride + (long)x * a->dst_pstride;
+                n += off[i * 2 + j] >= 0;
+            }
+        if (!n) continue;
+        const float *mt = M + (size_t)t * cout;
+        const size_t ps = (size_t)ntp * cout;
+        for (int c = 0; c < cob; c++) {
+            __m256 m[4][4];
+            for (int p = 0; p < 16; p++) m[p / 4][p % 4] = _mm256_loadu_ps(mt + p * ps + c * 8);
+            __m256 s[4], q[4];
+            for (int j = 0; j < 4; j++) {
+                s[j] = _mm256_add_ps(_mm256_add_ps(m[0][j], m[1][j]), m[2][j]);
+                q[j] = _mm256_sub_ps(_mm256_sub_ps(m[1][j], m[2][j]), m[3][j]);
+            }
+            __m256 y[4] = {_mm256_add_ps(_mm256_add_ps(s[0], s[1]), s[2]), _mm256_sub_ps(_mm256_sub_ps(s[1], s[2]), s[3]),
+                           _mm256_add_ps(_mm256_add_ps(q[0], q[1]), q[2]), _mm256_sub_ps(_mm256_sub_ps(q[1], q[2]), q[3])};
+            const __m256 bias = _mm256_loadu_ps(a->bias + c * 8);
+            const long cofs = (long)c * a->dst_cbstride;
+            for (int k = 0; k < 4; k++) {
+                if (off[k] < 0) continue;
+                __m256 v = _mm256_add_ps(y[k], bias);
+                if (a->relu) v = _mm256_max_ps(v, zero);
+                float *o = a->dst + off[k] + cofs;
+                if (a->post == 1) v = _mm256_add_ps(v, _mm256_loadu_ps(o));
+                else if (a->post == 2) v = _mm256_add_ps(v, _mm256_loadu_ps(a->residual + off[k] + cofs));
+                _mm256_storeu_ps(o, v);
+            }
+        }
+    }
+}
+
+static void worker(void *data) {
+    job_t *job = data;
+    const csgis_wino2_args *a = job->a;
+    size_t vbytes = (size_t)16 * CHUNK * a->cin * 4, mbytes = (size_t)16 * CHUNK * a->cout * 4;
+    float *V = aligned_alloc(64, vbytes), *M = aligned_alloc(64, mbytes);
+    if (!V || !M) { free(V); free(M); __atomic_store_n(&job->status, 1, __ATOMIC_RELAXED); return; }
+    for (int c; (c = __atomic_fetch_add(&job->next, 1, __ATOMIC_RELAXED)) < job->nchunks;) {
+        int t0 = c * CHUNK, nt = job->ntiles - t0 < CHUNK ? job->ntiles - t0 : CHUNK;
+        run_chunk(job, t0, nt, V, M);
+    }
+    free(V); free(M);
+}
+
+static int row_bases(int row0, int row1, int d, int *bases) {
+    int n = 0;
+    for (int y = row0; y < row1; y++) {
+        if ((y / d) % 2 == 0) bases[n++] = y;
+        else if (y - d < row0) bases[n++] = y - d;
+    }
+    return n;
+}
+
+int csgis_wino2_run(const csgis_wino2_args *a, int threads) {
+    if (a->cin % 8 || a->cout % 8 || a->cin <= 0 || a->cout <= 0 || a->dilation < 1 || a->row1 < a->row0 || a->width <= 0) return 1;
+    if (a->row1 == a->row0) return 0;
+    int *bases = malloc(sizeof(int) * (size_t)(a->row1 - a->row0));
+    if (!bases) return 2;
+    job_t job = {a, bases, 0, 0, 0, 0, 0};
+    int rows = row_bases(a->row0, a->row1, a->dilation, bases);
+    for (int x = 0; x < a->width; x++) job.col_tiles += (x / a->dilation) % 2 == 0;
+    job.ntiles = rows * job.col_tiles;
+    job.nchunks = (job.ntiles + CHUNK - 1) / CHUNK;
+    GOMP_parallel(worker, &job, threads > 0 ? (unsigned)threads : 0, 0);
+    free(bases);
+    return job.status ? 2 : 0;
+}
+
+size_t csgis_wino2_scratch_bytes(int cin, int cout) { return (size_t)16 * CHUNK * (cin + cout) * 4 + 128; }
