@@ -28,10 +28,13 @@ enum Winograd {
     /// `CSGIS_WINOGRAD`: `0` turns Winograd off, `1` or unset leaves it on where the CPU has it.
     static var setting: String? { ProcessInfo.processInfo.environment["CSGIS_WINOGRAD"] }
 
-    /// Refuses a `CSGIS_WINOGRAD` other than 0 or 1 (every engine checks it when made).
+    /// Refuses a `CSGIS_WINOGRAD` or `CSGIS_WINOGRAD2` other than 0 or 1 (every engine checks it when made).
     static func checkSetting() throws {
         if let v = setting, v != "0", v != "1", !v.isEmpty {
             throw CSGISError.invalidArgument("CSGIS_WINOGRAD is '\(v)'; use 0 (off) or 1 (on where the CPU has it)")
+        }
+        if let v = ProcessInfo.processInfo.environment["CSGIS_WINOGRAD2"], v != "0", v != "1", !v.isEmpty {
+            throw CSGISError.invalidArgument("CSGIS_WINOGRAD2 is '\(v)'; use 1 (F(2x2, 3x3) on AVX2) or 0 (off)")
         }
     }
 
