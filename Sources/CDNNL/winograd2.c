@@ -48,6 +48,7 @@ typedef struct {
     const csgis_wino2_args *a;
     const int *row_bases;  // first output row of each row of tiles
     int col_tiles, ntiles, nchunks;
+    int avx512;  // the AVX-512 products
     int next;    // the next chunk to take (threads take chunks as they finish: the VM's cores differ in speed)
     int status;
 } job_t;
@@ -102,10 +103,73 @@ static inline __attribute__((always_inline)) TARGET void gemm(const float *V, co
 static __attribute__((noinline)) TARGET void gemm_32_32(const float *V, const float *U, float *M, int ntp) { gemm(V, U, M, ntp, 32, 32); }
 static __attribute__((noinline)) TARGET void gemm_64_64(const float *V, const float *U, float *M, int ntp) { gemm(V, U, M, ntp, 64, 64); }
 
+// The same products on AVX-512: 16 channels per register, MR512 tiles x 32 channels per
+// step. Every sum is the same chain of FMAs in channel order as gemm's, so the floats are
+// the AVX2 kernel's bit for bit (the vector width only changes how many lanes run at once).
+#define TARGET512 __attribute__((target("avx512f,avx2,fma")))
+#define MR512 12
+// Fully unrolled, so the accumulators stay in registers (compilers keep a 12-deep loop rolled).
+#define UNROLL _Pragma("GCC unroll 16")
+static inline __attribute__((always_inline)) TARGET512 void gemm512(const float *V, const float *U, float *M, int ntp, int cin, int cout) {
+    for (int p = 0; p < 16; p++) {
+        const float *Vp = V + (size_t)p * ntp * cin, *Up = U + (size_t)p * cin * cout;
+        float *Mp = M + (size_t)p * ntp * cout;
+        int co = 0;
+        for (; co + 32 <= cout; co += 32)
+            for (int t = 0; t < ntp; t += MR512) {
+                __m512 c0[MR512], c1[MR512];
+                UNROLL for (int i = 0; i < MR512; i++) c0[i] = c1[i] = _mm512_setzero_ps();
+                const float *v = Vp + (size_t)t * cin, *u = Up + co;
+                for (int k = 0; k < cin; k++) {
+                    __m512 b0 = _mm512_loadu_ps(u + (size_t)k * cout), b1 = _mm512_loadu_ps(u + (size_t)k * cout + 16);
+                    UNROLL for (int i = 0; i < MR512; i++) {
+                        __m512 x = _mm512_set1_ps(v[(size_t)i * cin + k]);
+                        c0[i] = _mm512_fmadd_ps(x, b0, c0[i]);
+                        c1[i] = _mm512_fmadd_ps(x, b1, c1[i]);
+                    }
+                }
+                UNROLL for (int i = 0; i < MR512; i++) {
+                    _mm512_storeu_ps(Mp + (size_t)(t + i) * cout + co, c0[i]);
+                    _mm512_storeu_ps(Mp + (size_t)(t + i) * cout + co + 16, c1[i]);
+                }
+            }
+        for (; co + 16 <= cout; co += 16)
+            for (int t = 0; t < ntp; t += MR512) {
+                __m512 c0[MR512];
+                UNROLL for (int i = 0; i < MR512; i++) c0[i] = _mm512_setzero_ps();
+                const float *v = Vp + (size_t)t * cin, *u = Up + co;
+                for (int k = 0; k < cin; k++) {
+                    __m512 b0 = _mm512_loadu_ps(u + (size_t)k * cout);
+                    UNROLL for (int i = 0; i < MR512; i++) c0[i] = _mm512_fmadd_ps(_mm512_set1_ps(v[(size_t)i * cin + k]), b0, c0[i]);
+                }
+                UNROLL for (int i = 0; i < MR512; i++) _mm512_storeu_ps(Mp + (size_t)(t + i) * cout + co, c0[i]);
+            }
+        for (; co < cout; co += 8)
+            for (int t = 0; t < ntp; t++) {
+                __m256 c0 = _mm256_setzero_ps();
+                const float *v = Vp + (size_t)t * cin, *u = Up + co;
+                for (int k = 0; k < cin; k++) c0 = _mm256_fmadd_ps(_mm256_broadcast_ss(v + k), _mm256_loadu_ps(u + (size_t)k * cout), c0);
+                _mm256_storeu_ps(Mp + (size_t)t * cout + co, c0);
+            }
+    }
+}
+static __attribute__((noinline)) TARGET512 void gemm512_32_32(const float *V, const float *U, float *M, int ntp) { gemm512(V, U, M, ntp, 32, 32); }
+static __attribute__((noinline)) TARGET512 void gemm512_64_64(const float *V, const float *U, float *M, int ntp) { gemm512(V, U, M, ntp, 64, 64); }
+static __attribute__((noinline)) TARGET512 void gemm512_any(const float *V, const float *U, float *M, int ntp, int cin, int cout) { gemm512(V, U, M, ntp, cin, cout); }
+
+// Whether the AVX-512 products run: the CPU (probed once) and CSGIS_WINO2_ISA (read per call,
+// so a test can compare both in one process).
+int csgis_wino2_avx512(void) {
+    static int cpu = -1;
+    if (cpu < 0) { __builtin_cpu_init(); cpu = __builtin_cpu_supports("avx512f"); }
+    const char *e = getenv("CSGIS_WINO2_ISA");
+    return cpu && !(e && !strcmp(e, "avx2"));
+}
+
 TARGET static void run_chunk(const job_t *job, int t0, int nt, float *V, float *M) {
     const csgis_wino2_args *a = job->a;
     const int d = a->dilation, cin = a->cin, cout = a->cout, cib = cin / 8, cob = cout / 8;
-    const int ntp = (nt + MR - 1) / MR * MR;
+    const int ntp = (nt + MR512 - 1) / MR512 * MR512;  // whole micro-kernel steps for both ISAs (MR divides MR512)
     // input transform: V[p][t][ci] = (B^T d B)[p], B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]
     for (int t = 0; t < ntp; t++) {
         if (t >= nt) {
@@ -144,7 +208,11 @@ TARGET static void run_chunk(const job_t *job, int t0, int nt, float *V, float *
         }
     }
     // M[p][t][co] = sum over ci of V[p][t][ci] U[p][ci][co]
-    if (cin == 32 && cout == 32) gemm_32_32(V, a->u, M, ntp);
+    if (job->avx512) {
+        if (cin == 32 && cout == 32) gemm512_32_32(V, a->u, M, ntp);
+        else if (cin == 64 && cout == 64) gemm512_64_64(V, a->u, M, ntp);
+        else gemm512_any(V, a->u, M, ntp, cin, cout);
+    } else if (cin == 32 && cout == 32) gemm_32_32(V, a->u, M, ntp);
     else if (cin == 64 && cout == 64) gemm_64_64(V, a->u, M, ntp);
     else gemm(V, a->u, M, ntp, cin, cout);
     // output transform Y = A^T M A, A^T = [1 1 1 0; 0 1 -1 -1], then bias, ReLU, residual or sum
@@ -215,7 +283,7 @@ int csgis_wino2_run(const csgis_wino2_args *a, int threads) {
     if (a->row1 == a->row0) return 0;
     int *bases = malloc(sizeof(int) * (size_t)(a->row1 - a->row0));
     if (!bases) return 2;
-    job_t job = {a, bases, 0, 0, 0, 0, 0};
+    job_t job = {a, bases, 0, 0, 0, csgis_wino2_avx512(), 0, 0};
     int rows = row_bases(a->row0, a->row1, a->dilation, bases);
     for (int x = 0; x < a->width; x++) job.col_tiles += (x / a->dilation) % 2 == 0;
     job.ntiles = rows * job.col_tiles;

@@ -28,7 +28,7 @@ final class InferencePlan {
     /// The layers that run Winograd (`Winograd.layers`), in blocks of `Winograd.denseRows` rows.
     private let winogradLayers: Set<Int>
     private let winograd: WinogradRows?
-    /// The layers that run F(2x2, 3x3) (`Winograd2`: AVX2), over the whole image per call.
+    /// The layers that run F(2x2, 3x3) (`Winograd2`), over the whole image per call.
     private let winograd2Layers: Set<Int>
 
     init(width: Int, height: Int, config: ModelConfig, precision: Precision, store: WeightStore, ctx: DNNLContext,

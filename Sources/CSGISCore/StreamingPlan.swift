@@ -23,7 +23,7 @@ final class StreamingPlan {
     /// The layers that run Winograd (`Winograd.layers`), and their scratch.
     private let winogradLayers: Set<Int>
     private let winograd: WinogradRows?
-    /// The layers that run F(2x2, 3x3) (`Winograd2`: AVX2), on the NHWC row windows.
+    /// The layers that run F(2x2, 3x3) (`Winograd2`), on the NHWC row windows.
     private let winograd2Layers: Set<Int>
     /// Bytes of row windows this plan holds.
     var windowBytes: Int { storage.reduce(0) { $0 + $1.bytes } }

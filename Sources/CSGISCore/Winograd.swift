@@ -34,7 +34,10 @@ enum Winograd {
             throw CSGISError.invalidArgument("CSGIS_WINOGRAD is '\(v)'; use 0 (off) or 1 (on where the CPU has it)")
         }
         if let v = ProcessInfo.processInfo.environment["CSGIS_WINOGRAD2"], v != "0", v != "1", !v.isEmpty {
-            throw CSGISError.invalidArgument("CSGIS_WINOGRAD2 is '\(v)'; use 1 (F(2x2, 3x3) on AVX2) or 0 (off)")
+            throw CSGISError.invalidArgument("CSGIS_WINOGRAD2 is '\(v)'; use 1 (F(2x2, 3x3), the default) or 0 (off)")
+        }
+        if let v = ProcessInfo.processInfo.environment["CSGIS_WINO2_ISA"], v != "avx2", !v.isEmpty {
+            throw CSGISError.invalidArgument("CSGIS_WINO2_ISA is '\(v)'; use avx2 (AVX2 products where the CPU has AVX-512) or leave it unset")
         }
     }
 
@@ -55,7 +58,7 @@ enum Winograd {
     /// least `minInputChannels` input channels and no binary-add residual (the kernel has no
     /// such post-op). Empty where it is not available.
     static func layers(_ config: ModelConfig, _ precision: Precision) -> Set<Int> {
-        guard precision == .fp32, available else { return [] }
+        guard precision == .fp32, available, !Winograd2.available else { return [] }  // F(2x2, 3x3) supersedes it
         return cache.get(config) {
             var s = Set<Int>()
             let specs = config.layers
@@ -68,9 +71,10 @@ enum Winograd {
     private static let cache = Cache<ModelConfig, Set<Int>>()
 
     /// The grid tile and strip origins, tile sizes and halos keep: `alignment` when any layer
-    /// runs this kernel, `Winograd2.grid` when F(2x2, 3x3) runs (AVX2; the two never mix), else 1.
+    /// runs this kernel, `Winograd2.grid` when F(2x2, 3x3) runs (where it runs this kernel does not), else 1.
     static func grid(_ config: ModelConfig, _ precision: Precision) -> Int {
-        layers(config, precision).isEmpty ? Winograd2.grid(config, precision) : alignment
+        let g = Winograd2.grid(config, precision)
+        return layers(config, precision).isEmpty ? g : g / gcd(g, alignment) * alignment
     }
 
     /// What rows per step round up to: `alignment` when a layer runs this kernel (its 4x4
@@ -165,3 +169,5 @@ final class WinogradRows {
         try reorder(output, channels: cout, rows: outputRows, row0: 0, source: false, toBlocked: false)
     }
 }
+
+func gcd(_ a: Int, _ b: Int) -> Int { b == 0 ? a : gcd(b, a % b) }

@@ -1,27 +1,29 @@
 import CDNNL
 import Foundation
 
-/// Winograd F(2x2, 3x3) (Sources/CDNNL/winograd2.c): fp32 on AVX2 CPUs, where oneDNN 2.6 has
-/// no Winograd kernel and the one-pass plan is nChw8c (`ActivationLayout`). It runs every
-/// 3x3 layer whose channels come in whole blocks of 8, at any dilation, in both layouts
-/// (nChw8c one pass, NHWC row windows) with the same arithmetic, 2.25x fewer multiplies than
-/// the direct kernel. An output's floats depend on where its 2x2 tile starts (tiles start at
-/// even multiples of the dilation in the plan's coordinates) but on no input outside its 3x3
-/// window, so plans keep their origins on `grid` and need no extra halo; row blocks of any
-/// height give the same floats. Opt-in for now (`CSGIS_WINOGRAD2=1`): the whole test suite
-/// has not yet run with it on; `CSGIS_WINOGRAD=0` turns it off with the AVX-512 kernel.
+/// Winograd F(2x2, 3x3) (Sources/CDNNL/winograd2.c): fp32 on every CPU with AVX2 and FMA,
+/// its products on AVX-512 where the CPU has it (the same floats: each sum is one chain of
+/// FMAs in channel order). It runs every 3x3 layer whose channels come in whole blocks of 8,
+/// at any dilation, in every layout (NHWC or nChw8c one pass, NHWC row windows) with the same
+/// arithmetic, 2.25x fewer multiplies than the direct kernel. An output's floats depend on
+/// where its 2x2 tile starts (tiles start at even multiples of the dilation in the plan's
+/// coordinates) but on no input outside its 3x3 window, so plans keep their origins on
+/// `grid` and need no extra halo; row blocks of any height give the same floats. Where it
+/// runs, oneDNN's F(4x4, 3x3) (`Winograd`, AVX-512) does not: on a Xeon (AVX-512) base ran
+/// 3.5-3.8 s with F(2x2) on all layers against 3.8 s with the two mixed (benchmarks/README.md).
+/// `CSGIS_WINOGRAD2=0` turns it off (back to oneDNN's kernels), `CSGIS_WINOGRAD=0` turns off both.
 enum Winograd2 {
-    /// Whether `CSGIS_WINOGRAD2=1`, the CPU has AVX2 and FMA and `CSGIS_WINOGRAD` is not `0`.
-    static let available: Bool = ProcessInfo.processInfo.environment["CSGIS_WINOGRAD2"] == "1" && Winograd.setting != "0"
+    /// Whether the CPU has AVX2 and FMA and neither `CSGIS_WINOGRAD2` nor `CSGIS_WINOGRAD` is `0`.
+    static let available: Bool = ProcessInfo.processInfo.environment["CSGIS_WINOGRAD2"] != "0" && Winograd.setting != "0"
         && csgis_wino2_supported() != 0
 
-    /// Its name among the implementations a plan reports (beside oneDNN's).
-    static let implementation = "csgis_winograd2:avx2"
+    /// Its name among the implementations a plan reports (beside oneDNN's): which products run.
+    static var implementation: String { csgis_wino2_avx512() != 0 ? "csgis_winograd2:avx512" : "csgis_winograd2:avx2" }
 
-    /// The layers that run F(2x2, 3x3) for `config` at `precision` on this CPU: fp32 where
-    /// the one-pass plan is nChw8c (AVX2), input and output channels multiples of 8.
+    /// The layers that run F(2x2, 3x3) for `config` at `precision` on this CPU: fp32, input
+    /// and output channels multiples of 8.
     static func layers(_ config: ModelConfig, _ precision: Precision) -> Set<Int> {
-        guard precision == .fp32, available, ActivationLayout.dense(precision, dim: config.dim) == .blocked8 else { return [] }
+        guard precision == .fp32, available else { return [] }
         return cache.get(config) {
             Set(config.layers.indices.filter { config.layers[$0].cin % 8 == 0 && config.layers[$0].cout % 8 == 0 })
         }
@@ -81,5 +83,4 @@ enum Winograd2 {
     }
 }
 
-private func gcd(_ a: Int, _ b: Int) -> Int { b == 0 ? a : gcd(b, a % b) }
 private func lcm(_ a: Int, _ b: Int) -> Int { a / gcd(a, b) * b }

@@ -1,11 +1,11 @@
+import CDNNL
 import XCTest
 @testable import CSGISCore
 
-/// Winograd (fp32 on AVX-512): its floats follow a 4x4 grid, so the planner keeps every
-/// plan on the whole image's grid. Tiles, bands, strips and row streaming at any forced size
+/// Winograd (fp32): F(2x2, 3x3) on every AVX2 CPU (a grid of 12), else oneDNN's F(4x4, 3x3)
+/// on AVX-512 (a grid of 4); the planner keeps every plan on the whole image's grid. Tiles, bands, strips and row streaming at any forced size
 /// (rounded onto the grid) and thread count must give the whole image's floats exactly.
-/// Elsewhere (AVX2, DNNL_MAX_CPU_ISA=AVX2, CSGIS_WINOGRAD=0) the same checks run on the
-/// direct kernels.
+/// With CSGIS_WINOGRAD=0 the same checks run on the direct kernels.
 final class WinogradTests: XCTestCase {
     let fixture = "random-64x1.safetensors"
 
@@ -16,10 +16,10 @@ final class WinogradTests: XCTestCase {
         XCTAssertTrue(Winograd.layers(model.config, .int8).isEmpty, "fp32 only")
         let e = try Engine(model: model, precision: .fp32)
         _ = try e.smooth(try Fixtures.texturedImage(width: 40, height: 30))
-        guard Winograd.available else {
+        guard Winograd.available, !Winograd2.available else {
             XCTAssertTrue(layers.isEmpty)
             XCTAssertFalse(e.implementations.contains { $0.contains("jit_wino") }, "\(e.implementations)")
-            throw XCTSkip("no Winograd kernel on \(CPUInfo.isaName) (or CSGIS_WINOGRAD=0)")
+            throw XCTSkip("no oneDNN Winograd kernel on \(CPUInfo.isaName) (or CSGIS_WINOGRAD=0), or F(2x2, 3x3) supersedes it (CSGIS_WINOGRAD2=0 brings it back)")
         }
         let specs = model.config.layers
         XCTAssertFalse(layers.isEmpty)
@@ -30,24 +30,46 @@ final class WinogradTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(halo, model.config.receptiveRadius + Winograd.extraHaloPerLayer * layers.count)
     }
 
-    /// F(2x2, 3x3) on AVX2 (and under DNNL_MAX_CPU_ISA=AVX2): every 8-aligned layer, any
-    /// dilation, origins on a grid of 12, no extra halo.
-    func testF2x2RunsWhereThePlanIsBlocked() throws {
+    /// F(2x2, 3x3) on every CPU with AVX2 and FMA: every 8-aligned layer, any dilation,
+    /// origins on a grid of 12, no extra halo, oneDNN's Winograd off.
+    func testF2x2RunsOnEveryAVX2CPU() throws {
         let model = try CSGISModel(contentsOf: Fixtures.path(fixture))
         let layers = Winograd2.layers(model.config, .fp32)
         XCTAssertTrue(Winograd2.layers(model.config, .bf16).isEmpty, "fp32 only")
         let e = try Engine(model: model, precision: .fp32)
         _ = try e.smooth(try Fixtures.texturedImage(width: 40, height: 30))
         guard !layers.isEmpty else {
-            XCTAssertFalse(e.implementations.contains(Winograd2.implementation), "\(e.implementations)")
-            throw XCTSkip("F(2x2, 3x3) runs on AVX2 only (this CPU: \(CPUInfo.isaName)), with CSGIS_WINOGRAD2=1")
+            XCTAssertFalse(Winograd2.available)
+            XCTAssertFalse(e.implementations.contains { $0.hasPrefix("csgis_winograd2") }, "\(e.implementations)")
+            throw XCTSkip("F(2x2, 3x3) needs AVX2 and FMA and CSGIS_WINOGRAD2 and CSGIS_WINOGRAD not 0")
         }
         let specs = model.config.layers
         XCTAssertTrue(e.implementations.contains(Winograd2.implementation), "\(e.implementations)")
+        XCTAssertFalse(e.implementations.contains { $0.contains("jit_wino") }, "\(e.implementations)")
+        XCTAssertTrue(Winograd.layers(model.config, .fp32).isEmpty)
         XCTAssertTrue(layers.contains { specs[$0].dilation == 3 })
         XCTAssertEqual(Winograd.grid(model.config, .fp32), 12)
         XCTAssertEqual(Winograd.rowAlignment(model.config, .fp32), 1)
         XCTAssertEqual(Winograd.halo(model.config, .fp32), (model.config.receptiveRadius + 11) / 12 * 12)
+    }
+
+    /// Its AVX-512 products and its AVX2 ones give the same floats (the same FMA chains), so a
+    /// result does not depend on which of the two the CPU runs.
+    func testF2x2AVX512AndAVX2ProductsAgree() throws {
+        guard Winograd2.available, csgis_wino2_avx512() != 0 else { throw XCTSkip("no AVX-512 products on this CPU (or F(2x2, 3x3) off)") }
+        let old = getenv("CSGIS_WINO2_ISA").map { String(cString: $0) }
+        defer { if let old { setenv("CSGIS_WINO2_ISA", old, 1) } else { unsetenv("CSGIS_WINO2_ISA") } }
+        for f in [fixture, "random-64x12.safetensors"] {
+            let model = try CSGISModel(contentsOf: Fixtures.path(f))
+            let img = try Fixtures.texturedImage(width: 61, height: 37)
+            unsetenv("CSGIS_WINO2_ISA")
+            let e = try Engine(model: model, precision: .fp32)
+            let wide = try e.smooth(img).image.pixels
+            XCTAssertTrue(e.implementations.contains("csgis_winograd2:avx512"), "\(e.implementations)")
+            setenv("CSGIS_WINO2_ISA", "avx2", 1)
+            let narrow = try Engine(model: model, precision: .fp32).smooth(img).image.pixels
+            XCTAssertEqual(wide, narrow, "\(f): max abs diff \(maxAbsDiff(wide, narrow))")
+        }
     }
 
     func testAnUnknownSettingIsRefused() throws {

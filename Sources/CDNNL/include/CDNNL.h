@@ -83,6 +83,7 @@ CSGIS_INTERNAL int csgis_cpu_has_vnni(void);
 CSGIS_INTERNAL const char *csgis_cpu_isa_name(void);
 
 /// Winograd F(2x2, 3x3) (winograd2.c): one fp32 3x3 convolution of any dilation on AVX2 + FMA
+/// (its products on AVX-512 where the CPU has it)
 /// over activations in blocks of 8 channels (NHWC with C % 8 == 0, or nChw8c), given by
 /// strides in floats: row, pixel and 8-channel block. Output rows [row0, row1) in the plan's
 /// coordinates (tiles start on even multiples of the dilation there); `src` holds rows
@@ -100,6 +101,8 @@ typedef struct csgis_wino2_args {
 } csgis_wino2_args;
 /// Whether the CPU has AVX2 and FMA.
 CSGIS_INTERNAL int csgis_wino2_supported(void);
+/// Whether its products run on AVX-512 (else AVX2: the same floats); CSGIS_WINO2_ISA=avx2 forces AVX2.
+CSGIS_INTERNAL int csgis_wino2_avx512(void);
 /// OIHW weights -> the 16 x cin x cout transformed weights `u`.
 CSGIS_INTERNAL void csgis_wino2_transform_weights(const float *w, int cin, int cout, float *u);
 /// Runs on `threads` OpenMP threads (0: the default); 0 on success, 1 bad arguments, 2 out of memory.
