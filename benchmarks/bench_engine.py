@@ -6,8 +6,10 @@ one run.
   python3 benchmarks/bench_engine.py [--threads 2] [--sizes 512,1024] [--configs 64x12,32x6]
                                      [--runs 2] [--json out.json]
 
-Engine csgis-fp32-direct is csgis at fp32 with Winograd off (CSGIS_WINOGRAD=0): on
-AVX-512 the dilation-1 layers then run the direct kernels, as on AVX2.
+csgis-fp32 runs its own Winograd F(2x2, 3x3) kernel (every CPU with AVX2). Engine
+csgis-fp32-onednn is csgis at fp32 on oneDNN's kernels alone (CSGIS_WINOGRAD2=0: on AVX-512
+oneDNN's Winograd F(4x4, 3x3) on base's dilation-1 layers, direct elsewhere);
+csgis-fp32-direct has every Winograd kernel off (CSGIS_WINOGRAD=0).
 Each measurement runs in its own process (so peak RSS is that engine's alone), with one
 warm-up run and --runs timed runs; the median is reported. Weights are random (speed does
 not depend on their values), made by training/export.py random.
@@ -112,7 +114,7 @@ def run_json(cmd, env=None):
 
 
 def precision_of(engine):
-    """csgis-fp32-direct -> fp32, torch-bf16 -> bf16."""
+    """csgis-fp32-direct -> fp32, csgis-fp32-onednn -> fp32, torch-bf16 -> bf16."""
     return engine.split("-")[1]
 
 
@@ -153,8 +155,9 @@ def main():
             row = {}
             for eng in engines:
                 if eng.startswith("csgis"):
-                    # csgis-fp32-direct: fp32 with Winograd off (CSGIS_WINOGRAD=0), the direct kernels alone
-                    e = dict(env, CSGIS_WINOGRAD="0") if eng.endswith("-direct") else env
+                    # -direct: every Winograd kernel off; -onednn: oneDNN's kernels alone (its Winograd where it has one)
+                    e = dict(env, CSGIS_WINOGRAD="0") if eng.endswith("-direct") else \
+                        dict(env, CSGIS_WINOGRAD2="0") if eng.endswith("-onednn") else env
                     r = run_json([str(bench), str(wpath), str(size), str(size), "--precision", precision_of(eng),
                                   "--threads", str(a.threads), "--runs", str(a.runs)], e)
                 else:

@@ -1,5 +1,6 @@
-// Winograd F(2x2, 3x3) for fp32 3x3 convolutions (any dilation) on AVX2 + FMA, over
-// activations stored in blocks of 8 channels (NHWC with C % 8 == 0, or nChw8c).
+// Winograd F(2x2, 3x3) for 3x3 convolutions (any dilation) on AVX2 + FMA, over activations
+// stored in blocks of 8 channels (NHWC with C % 8 == 0, or nChw8c): fp32, and bf16 on
+// AVX512-BF16 (transforms in fp32, the products' inputs rounded to bf16, sums in fp32).
 //
 // Why F(2x2, 3x3) and not a larger tile: each of its outputs is computed from its own 3x3
 // window only (the transform's other inputs never enter that output's arithmetic), so an
@@ -10,6 +11,7 @@
 #include "CDNNL.h"
 #include <immintrin.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 
 void GOMP_parallel(void (*fn)(void *), void *data, unsigned num_threads, unsigned flags);
@@ -23,6 +25,40 @@ void GOMP_parallel(void (*fn)(void *), void *data, unsigned num_threads, unsigne
 int csgis_wino2_supported(void) {
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+
+int csgis_wino2_bf16_supported(void) {
+    __builtin_cpu_init();
+    return csgis_wino2_supported() && __builtin_cpu_supports("avx512bf16") && __builtin_cpu_supports("avx512vl");
+}
+
+// bf16 <-> fp32 with AVX2 integer operations (round to nearest even, as oneDNN and
+// Graph.convert round; activations are finite). Offsets are in elements.
+static inline TARGET __m256 load8(const void *p, long i, int bf) {
+    if (!bf) return _mm256_loadu_ps((const float *)p + i);
+    __m256i w = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)((const uint16_t *)p + i)));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(w, 16));
+}
+static inline TARGET __m128i bf16x8(__m256 v) {
+    __m256i b = _mm256_castps_si256(v);
+    __m256i odd = _mm256_and_si256(_mm256_srli_epi32(b, 16), _mm256_set1_epi32(1));
+    __m256i r = _mm256_srli_epi32(_mm256_add_epi32(b, _mm256_add_epi32(odd, _mm256_set1_epi32(0x7fff))), 16);
+    return _mm256_castsi256_si128(_mm256_permute4x64_epi64(_mm256_packus_epi32(r, r), 0x08));
+}
+static inline TARGET void store8(void *p, long i, __m256 v, int bf) {
+    if (!bf) _mm256_storeu_ps((float *)p + i, v);
+    else _mm_storeu_si128((__m128i *)((uint16_t *)p + i), bf16x8(v));
+}
+
+// U (fp32, 16 x cin x cout) -> bf16 pairs of input channels: ub[p][ci / 2][co][ci % 2].
+void csgis_wino2_pack_bf16(const float *u, int cin, int cout, uint16_t *ub) {
+    for (int p = 0; p < 16; p++)
+        for (int ci = 0; ci < cin; ci++)
+            for (int co = 0; co < cout; co++) {
+                uint32_t b;
+                memcpy(&b, u + ((size_t)p * cin + ci) * cout + co, 4);
+                ub[(((size_t)p * (cin / 2) + ci / 2) * cout + co) * 2 + ci % 2] = (uint16_t)((b + 0x7fff + ((b >> 16) & 1)) >> 16);
+            }
 }
 
 // U[p][ci][co] = (G g G^T)[p] for G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]; weights OIHW.
@@ -166,32 +202,96 @@ int csgis_wino2_avx512(void) {
     return cpu && !(e && !strcmp(e, "avx2"));
 }
 
-TARGET static void run_chunk(const job_t *job, int t0, int nt, float *V, float *M) {
+// bf16 products (AVX512-BF16): V bf16 [p][t][ci], U as csgis_wino2_pack_bf16 packs it; each
+// step adds two input channels' products per lane (vdpbf16ps) into fp32 sums, in channel order.
+#define TARGETBF __attribute__((target("avx512bf16,avx512vl,avx512bw,avx512f,avx2,fma")))
+static inline __attribute__((always_inline)) TARGETBF void gemm_bf16(const uint16_t *V, const uint16_t *U, float *M, int ntp, int cin, int cout) {
+    const int kp = cin / 2;
+    for (int p = 0; p < 16; p++) {
+        const uint16_t *Vp = V + (size_t)p * ntp * cin, *Up = U + (size_t)p * cin * cout;
+        float *Mp = M + (size_t)p * ntp * cout;
+        int co = 0;
+        for (; co + 32 <= cout; co += 32)
+            for (int t = 0; t < ntp; t += MR512) {
+                __m512 c0[MR512], c1[MR512];
+                UNROLL for (int i = 0; i < MR512; i++) c0[i] = c1[i] = _mm512_setzero_ps();
+                const uint16_t *v = Vp + (size_t)t * cin, *u = Up + (size_t)co * 2;
+                for (int k = 0; k < kp; k++) {
+                    __m512bh b0 = (__m512bh)_mm512_loadu_si512(u + (size_t)k * cout * 2), b1 = (__m512bh)_mm512_loadu_si512(u + (size_t)k * cout * 2 + 32);
+                    UNROLL for (int i = 0; i < MR512; i++) {
+                        int32_t pair;
+                        memcpy(&pair, v + (size_t)i * cin + 2 * k, 4);
+                        __m512bh x = (__m512bh)_mm512_set1_epi32(pair);
+                        c0[i] = _mm512_dpbf16_ps(c0[i], x, b0);
+                        c1[i] = _mm512_dpbf16_ps(c1[i], x, b1);
+                    }
+                }
+                UNROLL for (int i = 0; i < MR512; i++) {
+                    _mm512_storeu_ps(Mp + (size_t)(t + i) * cout + co, c0[i]);
+                    _mm512_storeu_ps(Mp + (size_t)(t + i) * cout + co + 16, c1[i]);
+                }
+            }
+        for (; co + 16 <= cout; co += 16)
+            for (int t = 0; t < ntp; t += MR512) {
+                __m512 c0[MR512];
+                UNROLL for (int i = 0; i < MR512; i++) c0[i] = _mm512_setzero_ps();
+                const uint16_t *v = Vp + (size_t)t * cin, *u = Up + (size_t)co * 2;
+                for (int k = 0; k < kp; k++) {
+                    __m512bh b0 = (__m512bh)_mm512_loadu_si512(u + (size_t)k * cout * 2);
+                    UNROLL for (int i = 0; i < MR512; i++) {
+                        int32_t pair;
+                        memcpy(&pair, v + (size_t)i * cin + 2 * k, 4);
+                        c0[i] = _mm512_dpbf16_ps(c0[i], (__m512bh)_mm512_set1_epi32(pair), b0);
+                    }
+                }
+                UNROLL for (int i = 0; i < MR512; i++) _mm512_storeu_ps(Mp + (size_t)(t + i) * cout + co, c0[i]);
+            }
+        for (; co < cout; co += 8)
+            for (int t = 0; t < ntp; t++) {
+                __m256 c0 = _mm256_setzero_ps();
+                const uint16_t *v = Vp + (size_t)t * cin, *u = Up + (size_t)co * 2;
+                for (int k = 0; k < kp; k++) {
+                    int32_t pair;
+                    memcpy(&pair, v + 2 * k, 4);
+                    c0 = _mm256_dpbf16_ps(c0, (__m256bh)_mm256_set1_epi32(pair), (__m256bh)_mm256_loadu_si256((const __m256i *)(u + (size_t)k * cout * 2)));
+                }
+                _mm256_storeu_ps(Mp + (size_t)t * cout + co, c0);
+            }
+    }
+}
+static __attribute__((noinline)) TARGETBF void gemm_bf16_32_32(const uint16_t *V, const uint16_t *U, float *M, int ntp) { gemm_bf16(V, U, M, ntp, 32, 32); }
+static __attribute__((noinline)) TARGETBF void gemm_bf16_64_64(const uint16_t *V, const uint16_t *U, float *M, int ntp) { gemm_bf16(V, U, M, ntp, 64, 64); }
+static __attribute__((noinline)) TARGETBF void gemm_bf16_any(const uint16_t *V, const uint16_t *U, float *M, int ntp, int cin, int cout) { gemm_bf16(V, U, M, ntp, cin, cout); }
+
+// One chunk of tiles: input transform into V, products into M, output transform into dst.
+// `bf`: src, dst and residual are bf16 and V is bf16 (a constant in each caller below).
+static inline __attribute__((always_inline)) TARGET void chunk(const job_t *job, int t0, int nt, void *V, float *M, const int bf) {
     const csgis_wino2_args *a = job->a;
     const int d = a->dilation, cin = a->cin, cout = a->cout, cib = cin / 8, cob = cout / 8;
     const int ntp = (nt + MR512 - 1) / MR512 * MR512;  // whole micro-kernel steps for both ISAs (MR divides MR512)
+    const size_t es = bf ? 2 : 4;  // bytes per V element
     // input transform: V[p][t][ci] = (B^T d B)[p], B^T = [1 0 -1 0; 0 1 1 0; 0 -1 1 0; 0 1 0 -1]
     for (int t = 0; t < ntp; t++) {
         if (t >= nt) {
-            for (int p = 0; p < 16; p++) memset(V + ((size_t)p * ntp + t) * cin, 0, cin * 4);
+            for (int p = 0; p < 16; p++) memset((char *)V + ((size_t)p * ntp + t) * cin * es, 0, cin * es);
             continue;
         }
         int rb, cb;
         tile_origin(job, t0 + t, &rb, &cb);
-        const float *at[4][4];  // the window's pixels, NULL where they read as zero
+        long at[4][4];  // the window's pixels (element offsets in src), -1 where they read as zero
         for (int i = 0; i < 4; i++)
             for (int j = 0; j < 4; j++) {
                 int y = rb + (i - 1) * d, x = cb + (j - 1) * d;
-                at[i][j] = y < a->src_y0 || y >= a->src_y1 || x < 0 || x >= a->width ? NULL
-                    : a->src + (long)(y - a->src_y0) * a->src_rstride + (long)x * a->src_pstride;
+                at[i][j] = y < a->src_y0 || y >= a->src_y1 || x < 0 || x >= a->width ? -1
+                    : (long)(y - a->src_y0) * a->src_rstride + (long)x * a->src_pstride;
             }
-        float *vt = V + (size_t)t * cin;
+        const size_t vt = (size_t)t * cin;  // this tile's V elements, plane p at vt + p * ps
         const size_t ps = (size_t)ntp * cin;
         for (int c = 0; c < cib; c++) {
             const long off = (long)c * a->src_cbstride;
             __m256 in[4][4], r[4][4];
             for (int i = 0; i < 4; i++)
-                for (int j = 0; j < 4; j++) in[i][j] = at[i][j] ? _mm256_loadu_ps(at[i][j] + off) : _mm256_setzero_ps();
+                for (int j = 0; j < 4; j++) in[i][j] = at[i][j] >= 0 ? load8(a->src, at[i][j] + off, bf) : _mm256_setzero_ps();
             for (int j = 0; j < 4; j++) {
                 r[0][j] = _mm256_sub_ps(in[0][j], in[2][j]);
                 r[1][j] = _mm256_add_ps(in[1][j], in[2][j]);
@@ -199,16 +299,20 @@ TARGET static void run_chunk(const job_t *job, int t0, int nt, float *V, float *
                 r[3][j] = _mm256_sub_ps(in[1][j], in[3][j]);
             }
             for (int i = 0; i < 4; i++) {
-                float *v = vt + (size_t)(i * 4) * ps + c * 8;
-                _mm256_storeu_ps(v, _mm256_sub_ps(r[i][0], r[i][2]));
-                _mm256_storeu_ps(v + ps, _mm256_add_ps(r[i][1], r[i][2]));
-                _mm256_storeu_ps(v + 2 * ps, _mm256_sub_ps(r[i][2], r[i][1]));
-                _mm256_storeu_ps(v + 3 * ps, _mm256_sub_ps(r[i][1], r[i][3]));
+                const long v = (long)(vt + (size_t)(i * 4) * ps + c * 8);
+                store8(V, v, _mm256_sub_ps(r[i][0], r[i][2]), bf);
+                store8(V, v + ps, _mm256_add_ps(r[i][1], r[i][2]), bf);
+                store8(V, v + 2 * ps, _mm256_sub_ps(r[i][2], r[i][1]), bf);
+                store8(V, v + 3 * ps, _mm256_sub_ps(r[i][1], r[i][3]), bf);
             }
         }
     }
     // M[p][t][co] = sum over ci of V[p][t][ci] U[p][ci][co]
-    if (job->avx512) {
+    if (bf) {
+        if (cin == 32 && cout == 32) gemm_bf16_32_32(V, a->u, M, ntp);
+        else if (cin == 64 && cout == 64) gemm_bf16_64_64(V, a->u, M, ntp);
+        else gemm_bf16_any(V, a->u, M, ntp, cin, cout);
+    } else if (job->avx512) {
         if (cin == 32 && cout == 32) gemm512_32_32(V, a->u, M, ntp);
         else if (cin == 64 && cout == 64) gemm512_64_64(V, a->u, M, ntp);
         else gemm512_any(V, a->u, M, ntp, cin, cout);
@@ -247,24 +351,28 @@ TARGET static void run_chunk(const job_t *job, int t0, int nt, float *V, float *
                 if (off[k] < 0) continue;
                 __m256 v = _mm256_add_ps(y[k], bias);
                 if (a->relu) v = _mm256_max_ps(v, zero);
-                float *o = a->dst + off[k] + cofs;
-                if (a->post == 1) v = _mm256_add_ps(v, _mm256_loadu_ps(o));
-                else if (a->post == 2) v = _mm256_add_ps(v, _mm256_loadu_ps(a->residual + off[k] + cofs));
-                _mm256_storeu_ps(o, v);
+                const long o = off[k] + cofs;
+                if (a->post == 1) v = _mm256_add_ps(v, load8(a->dst, o, bf));
+                else if (a->post == 2) v = _mm256_add_ps(v, load8(a->residual, o, bf));
+                store8(a->dst, o, v, bf);
             }
         }
     }
 }
 
+TARGET static void chunk_f32(const job_t *job, int t0, int nt, void *V, float *M) { chunk(job, t0, nt, V, M, 0); }
+TARGET static void chunk_bf16(const job_t *job, int t0, int nt, void *V, float *M) { chunk(job, t0, nt, V, M, 1); }
+
 static void worker(void *data) {
     job_t *job = data;
     const csgis_wino2_args *a = job->a;
     size_t vbytes = (size_t)16 * CHUNK * a->cin * 4, mbytes = (size_t)16 * CHUNK * a->cout * 4;
-    float *V = aligned_alloc(64, vbytes), *M = aligned_alloc(64, mbytes);
+    void *V = aligned_alloc(64, vbytes);
+    float *M = aligned_alloc(64, mbytes);
     if (!V || !M) { free(V); free(M); __atomic_store_n(&job->status, 1, __ATOMIC_RELAXED); return; }
     for (int c; (c = __atomic_fetch_add(&job->next, 1, __ATOMIC_RELAXED)) < job->nchunks;) {
         int t0 = c * CHUNK, nt = job->ntiles - t0 < CHUNK ? job->ntiles - t0 : CHUNK;
-        run_chunk(job, t0, nt, V, M);
+        (a->bf16 ? chunk_bf16 : chunk_f32)(job, t0, nt, V, M);
     }
     free(V); free(M);
 }
@@ -280,6 +388,7 @@ static int row_bases(int row0, int row1, int d, int *bases) {
 
 int csgis_wino2_run(const csgis_wino2_args *a, int threads) {
     if (a->cin % 8 || a->cout % 8 || a->cin <= 0 || a->cout <= 0 || a->dilation < 1 || a->row1 < a->row0 || a->width <= 0) return 1;
+    if (a->bf16 && !csgis_wino2_bf16_supported()) return 1;
     if (a->row1 == a->row0) return 0;
     int *bases = malloc(sizeof(int) * (size_t)(a->row1 - a->row0));
     if (!bases) return 2;

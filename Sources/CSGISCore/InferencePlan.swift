@@ -45,7 +45,7 @@ final class InferencePlan {
         let blocked = s.layout == .blocked8
         winogradLayers = Winograd.layers(config, precision)
         winograd2Layers = Winograd2.layers(config, precision)
-        if !winograd2Layers.isEmpty { prims.note(Winograd2.implementation) }
+        if !winograd2Layers.isEmpty { prims.note(Winograd2.implementation(precision)) }
         precondition(winogradLayers.isEmpty || !blocked, "Winograd runs on AVX-512, blocked8 on AVX2 only")
         winograd = winogradLayers.isEmpty ? nil
             : try WinogradRows(width: width, rows: Winograd.denseRows(width: width), config: config, precision: precision, ctx: ctx)
@@ -101,10 +101,9 @@ final class InferencePlan {
                 }
                 if winograd2Layers.contains(layer) {
                     let f = { (n: Int) in Winograd2.strides(self.layout, channels: self.layout.stored(self.graph.nodes[n].channels), width: self.width, rows: self.height) }
-                    try Winograd2.run(store: store, layer: layer, width: width, rows: 0..<height, relu: relu,
-                                      src: UnsafePointer(ptr(src).assumingMemoryBound(to: Float.self)), srcRows: 0..<height, srcStrides: f(src),
-                                      dst: ptr(d).assumingMemoryBound(to: Float.self), dstStrides: f(d),
-                                      residual: residual.map { UnsafePointer(ptr($0).assumingMemoryBound(to: Float.self)) }, sum: sumOnto != nil)
+                    try Winograd2.run(store: store, layer: layer, bf16: graph.nodes[d].type == .bf16, width: width, rows: 0..<height, relu: relu,
+                                      src: UnsafeRawPointer(ptr(src)), srcRows: 0..<height, srcStrides: f(src),
+                                      dst: ptr(d), dstStrides: f(d), residual: residual.map { UnsafeRawPointer(ptr($0)) }, sum: sumOnto != nil)
                     if shouldStop() { throw CSGISError.cancelled }
                     continue
                 }

@@ -46,7 +46,7 @@ final class StreamingPlan {
         storage = try g.nodes.map { try AlignedBuffer(bytes: $0.capacity * width * $0.channels * $0.elementBytes, zeroed: false) }
         winogradLayers = Winograd.layers(config, precision)
         winograd2Layers = Winograd2.layers(config, precision)
-        if !winograd2Layers.isEmpty { prims.note(Winograd2.implementation) }
+        if !winograd2Layers.isEmpty { prims.note(Winograd2.implementation(precision)) }
         // the planner keeps row blocks on Winograd's grid (TileGeometry.choose)
         precondition(winogradLayers.isEmpty || rowsPerStep % Winograd.alignment == 0, "rows per step off the Winograd grid")
         winograd = winogradLayers.isEmpty ? nil
@@ -149,10 +149,9 @@ final class StreamingPlan {
         let srcT = graph.nodes[src].type.dnnl, dstT = graph.nodes[dst].type.dnnl
         if winograd2Layers.contains(layer) {
             let s = Winograd2.strides(.nhwc, channels: c.cin, width: width, rows: 0), t = Winograd2.strides(.nhwc, channels: c.cout, width: width, rows: 0)
-            try Winograd2.run(store: store, layer: layer, width: width, rows: y..<(y + R), relu: relu,
-                              src: UnsafePointer(rowPointer(src, y - d).assumingMemoryBound(to: Float.self)), srcRows: (y - d)..<(y + R + d), srcStrides: s,
-                              dst: rowPointer(dst, y).assumingMemoryBound(to: Float.self), dstStrides: t,
-                              residual: residual.map { UnsafePointer(rowPointer($0, y).assumingMemoryBound(to: Float.self)) }, sum: sum != nil)
+            try Winograd2.run(store: store, layer: layer, bf16: graph.nodes[dst].type == .bf16, width: width, rows: y..<(y + R), relu: relu,
+                              src: UnsafeRawPointer(rowPointer(src, y - d)), srcRows: (y - d)..<(y + R + d), srcStrides: s,
+                              dst: rowPointer(dst, y), dstStrides: t, residual: residual.map { UnsafeRawPointer(rowPointer($0, y)) }, sum: sum != nil)
             return
         }
         if let wino = winograd, winogradLayers.contains(layer) {

@@ -35,7 +35,7 @@ final class WinogradTests: XCTestCase {
     func testF2x2RunsOnEveryAVX2CPU() throws {
         let model = try CSGISModel(contentsOf: Fixtures.path(fixture))
         let layers = Winograd2.layers(model.config, .fp32)
-        XCTAssertTrue(Winograd2.layers(model.config, .bf16).isEmpty, "fp32 only")
+        XCTAssertTrue(Winograd2.layers(model.config, .int8).isEmpty, "no int8 form")
         let e = try Engine(model: model, precision: .fp32)
         _ = try e.smooth(try Fixtures.texturedImage(width: 40, height: 30))
         guard !layers.isEmpty else {
@@ -44,7 +44,7 @@ final class WinogradTests: XCTestCase {
             throw XCTSkip("F(2x2, 3x3) needs AVX2 and FMA and CSGIS_WINOGRAD2 and CSGIS_WINOGRAD not 0")
         }
         let specs = model.config.layers
-        XCTAssertTrue(e.implementations.contains(Winograd2.implementation), "\(e.implementations)")
+        XCTAssertTrue(e.implementations.contains(Winograd2.implementation(.fp32)), "\(e.implementations)")
         XCTAssertFalse(e.implementations.contains { $0.contains("jit_wino") }, "\(e.implementations)")
         XCTAssertTrue(Winograd.layers(model.config, .fp32).isEmpty)
         XCTAssertTrue(layers.contains { specs[$0].dilation == 3 })
@@ -69,6 +69,29 @@ final class WinogradTests: XCTestCase {
             setenv("CSGIS_WINO2_ISA", "avx2", 1)
             let narrow = try Engine(model: model, precision: .fp32).smooth(img).image.pixels
             XCTAssertEqual(wide, narrow, "\(f): max abs diff \(maxAbsDiff(wide, narrow))")
+        }
+    }
+
+    /// Its bf16 form on AVX512-BF16 without AMX: the same layers, bf16 in and out, and tiles
+    /// and row steps of any size give the whole image's floats, as in fp32.
+    func testF2x2BF16GivesTheWholeImagesFloatsInTilesAndRows() throws {
+        let model = try CSGISModel(contentsOf: Fixtures.path(fixture))
+        let layers = Winograd2.layers(model.config, .bf16)
+        guard Winograd2.bf16Available else {
+            XCTAssertTrue(layers.isEmpty)
+            throw XCTSkip("the bf16 form needs AVX512-BF16 and no AMX (this CPU: \(CPUInfo.isaName))")
+        }
+        XCTAssertEqual(layers, Winograd2.layers(model.config, .fp32))
+        XCTAssertEqual(Winograd.grid(model.config, .bf16), 12)
+        let (w, h) = (157, 45)
+        let img = try Fixtures.texturedImage(width: w, height: h)
+        let e = try Engine(model: model, precision: .bf16, threads: 1)
+        let whole = try e.smooth(img).image.pixels
+        XCTAssertTrue(e.implementations.contains(Winograd2.implementation(.bf16)), "\(e.implementations)")
+        for (tile, rows, threads) in [(37, 1, 2), (nil, 5, 2), (60, 8, 1)] as [(Int?, Int, Int)] {
+            let s = try Scheduler(model: model, precision: .bf16, threads: threads, memoryBudget: 1 << 30, tileSize: tile, rowsPerStep: rows)
+            let out = try s.smooth(img).pixels
+            XCTAssertEqual(out, whole, "tile \(tile ?? 0), rows \(rows), threads \(threads): max abs diff \(maxAbsDiff(out, whole))")
         }
     }
 

@@ -6,6 +6,7 @@
 
 #include <oneapi/dnnl/dnnl.h>
 #include <stddef.h>
+#include <stdint.h>
 
 // Internal to libcsgis and the tools: not exported from the shared library.
 #define CSGIS_INTERNAL __attribute__((visibility("hidden")))
@@ -82,25 +83,30 @@ CSGIS_INTERNAL int csgis_cpu_has_vnni(void);
 /// oneDNN's name for the instruction set it dispatches to.
 CSGIS_INTERNAL const char *csgis_cpu_isa_name(void);
 
-/// Winograd F(2x2, 3x3) (winograd2.c): one fp32 3x3 convolution of any dilation on AVX2 + FMA
-/// (its products on AVX-512 where the CPU has it)
-/// over activations in blocks of 8 channels (NHWC with C % 8 == 0, or nChw8c), given by
-/// strides in floats: row, pixel and 8-channel block. Output rows [row0, row1) in the plan's
-/// coordinates (tiles start on even multiples of the dilation there); `src` holds rows
-/// [src_y0, src_y1), anything outside them or outside [0, width) reads as zero.
+/// Winograd F(2x2, 3x3) (winograd2.c): one 3x3 convolution of any dilation on AVX2 + FMA
+/// (its products on AVX-512 where the CPU has it) over activations in blocks of 8 channels
+/// (NHWC with C % 8 == 0, or nChw8c), given by strides in elements: row, pixel and 8-channel
+/// block. fp32, or with `bf16` set bf16 src, dst and residual (AVX512-BF16; `u` then packed
+/// by csgis_wino2_pack_bf16). Output rows [row0, row1) in the plan's coordinates (tiles start
+/// on even multiples of the dilation there); `src` holds rows [src_y0, src_y1), anything
+/// outside them or outside [0, width) reads as zero.
 /// dst = relu?(conv + bias) (+ dst if post == 1, + residual if post == 2, after the ReLU).
 typedef struct csgis_wino2_args {
     int width, cin, cout, dilation;
     int row0, row1;
-    const float *src; int src_y0, src_y1; long src_rstride, src_pstride, src_cbstride;  // src: row src_y0
-    float *dst; long dst_rstride, dst_pstride, dst_cbstride;                          // dst: row row0
-    const float *residual;  // dst's strides
-    const float *u;         // csgis_wino2_transform_weights
+    const void *src; int src_y0, src_y1; long src_rstride, src_pstride, src_cbstride;  // src: row src_y0
+    void *dst; long dst_rstride, dst_pstride, dst_cbstride;                          // dst: row row0
+    const void *residual;   // dst's strides
+    const void *u;          // csgis_wino2_transform_weights (fp32) or csgis_wino2_pack_bf16 of it
     const float *bias;
-    int relu, post;
+    int relu, post, bf16;
 } csgis_wino2_args;
 /// Whether the CPU has AVX2 and FMA.
 CSGIS_INTERNAL int csgis_wino2_supported(void);
+/// Whether it also has AVX512-BF16 (and VL): the bf16 form.
+CSGIS_INTERNAL int csgis_wino2_bf16_supported(void);
+/// The transformed fp32 weights as bf16 pairs of input channels (16 x cin x cout halves).
+CSGIS_INTERNAL void csgis_wino2_pack_bf16(const float *u, int cin, int cout, uint16_t *ub);
 /// Whether its products run on AVX-512 (else AVX2: the same floats); CSGIS_WINO2_ISA=avx2 forces AVX2.
 CSGIS_INTERNAL int csgis_wino2_avx512(void);
 /// OIHW weights -> the 16 x cin x cout transformed weights `u`.
