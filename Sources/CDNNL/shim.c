@@ -163,6 +163,11 @@ int csgis_cpu_has_bf16(void) {
     return ((unsigned)isa & (unsigned)dnnl_cpu_isa_avx512_core_bf16) == (unsigned)dnnl_cpu_isa_avx512_core_bf16;
 }
 
+int csgis_cpu_is_amd(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_is("amd");
+}
+
 int csgis_cpu_has_vnni(void) {
     unsigned isa = (unsigned)dnnl_get_effective_cpu_isa();
     return (isa & (unsigned)dnnl_cpu_isa_avx512_core_vnni) == (unsigned)dnnl_cpu_isa_avx512_core_vnni

@@ -86,6 +86,12 @@ final class AlignedBuffer {
 public enum CPUInfo {
     /// True when the CPU computes bf16 natively (AVX512-BF16 or AMX).
     public static var hasNativeBF16: Bool { csgis_cpu_has_bf16() != 0 }
+    /// True when bf16 runs faster than fp32 here, so `auto` picks it: AMX, or AMD's
+    /// AVX512-BF16 (Zen 4: csgis bf16 0.49x fp32's time). Intel's AVX512-BF16 without AMX
+    /// multiplies bf16 pairs no faster than its two fp32 FMA units (a Xeon, 512x512: csgis
+    /// bf16 1.6x lite's fp32 time and 1.2x base's, OpenVINO's bf16 1.2x and 1.75x its f32;
+    /// benchmarks/README.md).
+    public static var bf16IsFaster: Bool { hasNativeBF16 && (isaName.contains("amx") || csgis_cpu_is_amd() != 0) }
     /// True when oneDNN multiplies 8-bit values exactly here (AVX512-VNNI, AVX-VNNI or AMX).
     public static var hasVNNI: Bool { csgis_cpu_has_vnni() != 0 }
     /// oneDNN's instruction-set level on this CPU (e.g. "avx512_core_amx", "avx2").

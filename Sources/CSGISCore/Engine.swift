@@ -34,7 +34,7 @@ public final class Engine {
     static let planCacheSize = 16
 
     /// - Parameters:
-    ///   - precision: `.auto` picks bf16 where the CPU has it natively, else fp32.
+    ///   - precision: `.auto` picks bf16 where the CPU computes it faster than fp32 (`CPUInfo.bf16IsFaster`), else fp32.
     ///   - threads: threads for each run; 0 keeps OpenMP's default (all cores).
     public init(model: CSGISModel, precision: Precision = .auto, threads: Int = 0) throws {
         guard threads >= 0 else { throw CSGISError.invalidArgument("thread count \(threads) is negative") }

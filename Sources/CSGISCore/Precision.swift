@@ -3,7 +3,8 @@ import CDNNL
 
 /// Arithmetic precision of the convolutions.
 public enum Precision: String, CaseIterable, Sendable {
-    /// bf16 where the CPU computes it natively (AVX512-BF16/AMX), else fp32; the environment
+    /// bf16 where the CPU computes it faster than fp32 (`CPUInfo.bf16IsFaster`: AMX, or AMD's
+    /// AVX512-BF16), else fp32; the environment
     /// variable `CSGIS_PRECISION` (fp32 or bf16) overrides that choice (tests run the suite
     /// both ways on one machine).
     case auto
@@ -23,7 +24,7 @@ public enum Precision: String, CaseIterable, Sendable {
         switch self {
         case .auto:
             switch ProcessInfo.processInfo.environment["CSGIS_PRECISION"] ?? "" {
-            case "", "auto": return CPUInfo.hasNativeBF16 ? .bf16 : .fp32
+            case "", "auto": return CPUInfo.bf16IsFaster ? .bf16 : .fp32
             case "fp32": return .fp32
             case "bf16": return try Precision.bf16.resolved()
             case let v: throw CSGISError.invalidArgument("CSGIS_PRECISION is '\(v)'; use auto, fp32 or bf16")

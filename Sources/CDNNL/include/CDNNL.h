@@ -78,6 +78,8 @@ CSGIS_INTERNAL void csgis_set_threads(int n);
 CSGIS_INTERNAL int csgis_max_threads(void);
 /// 1 when the CPU has native bf16 dot products (AVX512-BF16 or AMX), else 0.
 CSGIS_INTERNAL int csgis_cpu_has_bf16(void);
+/// Whether the CPU is AMD's (its AVX512-BF16 runs bf16 at twice fp32's rate; Intel's without AMX does not).
+CSGIS_INTERNAL int csgis_cpu_is_amd(void);
 /// 1 when oneDNN's int8 kernels multiply 8-bit values exactly (AVX512-VNNI, AVX-VNNI, AMX), else 0.
 CSGIS_INTERNAL int csgis_cpu_has_vnni(void);
 /// oneDNN's name for the instruction set it dispatches to.

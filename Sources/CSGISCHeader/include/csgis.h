@@ -90,7 +90,7 @@ typedef struct csgis_model_info {
 csgis_status csgis_model_get_info(const csgis_model *model, csgis_model_info *info);
 
 typedef enum csgis_precision {
-    CSGIS_PRECISION_AUTO = 0, /* bf16 where the CPU computes it natively, else fp32 */
+    CSGIS_PRECISION_AUTO = 0, /* bf16 where the CPU computes it faster than fp32 (AMX, AMD AVX512-BF16), else fp32 */
     CSGIS_PRECISION_FP32 = 1,
     CSGIS_PRECISION_BF16 = 2,
     CSGIS_PRECISION_INT8 = 3  /* 8-bit, from the model's calibration: faster, slightly less exact;
