@@ -90,15 +90,22 @@ static gchar *smooth_drawable(gint32 image, gint32 drawable, const SmoothVals *v
         csgis_model_free(model);
         return g_strdup(csgis_last_error());
     }
-    csgis_model_info info;
-    csgis_model_get_info(model, &info);
-    gint R = info.receptive_radius, W = gimp_drawable_width(drawable), H = gimp_drawable_height(drawable);
+    gint W = gimp_drawable_width(drawable), H = gimp_drawable_height(drawable);
     gboolean grey = gimp_drawable_is_gray(drawable);
     Regions b;
     b.format = babl_format(grey ? "Y'A float" : "R'G'B'A float");
     b.channels = grey ? 2 : 4;
-    b.ix = MAX(0, x - R); b.iy = MAX(0, y - R);
-    gint iw = MIN(W, x + w + R) - b.ix, ih = MIN(H, y + h + R) - b.iy;
+    /* the selection's bounds grown by the context the model reads, on its kernels' grid:
+       the selection then gets exactly the whole layer's result */
+    uint32_t rx, ry, rw, rh;
+    if (csgis_context_input_rect(ctx, (uint32_t)W, (uint32_t)H, (uint32_t)x, (uint32_t)y, (uint32_t)w, (uint32_t)h, &rx, &ry, &rw, &rh) != CSGIS_OK) {
+        gchar *e = g_strdup(csgis_last_error());
+        csgis_context_free(ctx);
+        csgis_model_free(model);
+        return e;
+    }
+    b.ix = (gint)rx; b.iy = (gint)ry;
+    gint iw = (gint)rw, ih = (gint)rh;
     b.x = x; b.y = y; b.w = w; b.h = h;
     b.src = gimp_drawable_get_buffer(drawable);
     b.dst = gimp_drawable_get_shadow_buffer(drawable);
@@ -143,9 +150,10 @@ static void render_preview(GimpPreview *preview) {
     gint W = gimp_drawable_width(preview_drawable), H = gimp_drawable_height(preview_drawable);
     GeglBuffer *src = gimp_drawable_get_buffer(preview_drawable);
     const Babl *f = babl_format("R'G'B'A float");
-    gint R = 0;
-    if (preview_model) { csgis_model_info i; csgis_model_get_info(preview_model, &i); R = i.receptive_radius; }
-    gint ix = MAX(0, px - R), iy = MAX(0, py - R), iw = MIN(W, px + pw + R) - ix, ih = MIN(H, py + ph + R) - iy;
+    /* the preview's area and the context it needs (the whole layer's result there) */
+    uint32_t rx = (uint32_t)px, ry = (uint32_t)py, rw = (uint32_t)pw, rh = (uint32_t)ph;
+    if (preview_context) csgis_context_input_rect(preview_context, (uint32_t)W, (uint32_t)H, (uint32_t)px, (uint32_t)py, (uint32_t)pw, (uint32_t)ph, &rx, &ry, &rw, &rh);
+    gint ix = (gint)rx, iy = (gint)ry, iw = (gint)rw, ih = (gint)rh;
     gfloat *in = g_new(gfloat, (gsize)iw * ih * 4);
     gegl_buffer_get(src, GEGL_RECTANGLE(ix, iy, iw, ih), 1.0, f, in, GEGL_AUTO_ROWSTRIDE, GEGL_ABYSS_NONE);
     g_object_unref(src);

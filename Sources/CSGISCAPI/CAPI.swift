@@ -76,6 +76,22 @@ public func cContextPrecision(_ context: OpaquePointer?) -> csgis_precision {
     return precisions.first(where: { $0.1 == c.engine.precision })?.0 ?? CSGIS_PRECISION_AUTO
 }
 
+@_cdecl("csgis_context_input_rect")
+public func cContextInputRect(_ context: OpaquePointer?, _ width: UInt32, _ height: UInt32, _ x: UInt32, _ y: UInt32, _ w: UInt32, _ h: UInt32,
+                              _ ix: UnsafeMutablePointer<UInt32>?, _ iy: UnsafeMutablePointer<UInt32>?,
+                              _ iw: UnsafeMutablePointer<UInt32>?, _ ih: UnsafeMutablePointer<UInt32>?) -> csgis_status {
+    guard let c = object(context, Context.self), let ix, let iy, let iw, let ih else {
+        return fail(CSGIS_ERR_INVALID_ARGUMENT, "csgis_context_input_rect: NULL argument")
+    }
+    let (W, H, X, Y, RW, RH) = (Int(width), Int(height), Int(x), Int(y), Int(w), Int(h))
+    guard RW > 0, RH > 0, X + RW <= W, Y + RH <= H else {
+        return fail(CSGIS_ERR_INVALID_ARGUMENT, "csgis_context_input_rect: the \(w)x\(h) rectangle at (\(x), \(y)) is empty or not inside the \(width)x\(height) image")
+    }
+    let r = c.engine.inputRect(for: (X, Y, RW, RH), width: W, height: H)
+    ix.pointee = UInt32(r.x); iy.pointee = UInt32(r.y); iw.pointee = UInt32(r.width); ih.pointee = UInt32(r.height)
+    return CSGIS_OK
+}
+
 // MARK: one call
 
 /// The frame of every smoothing call: the context taken for the call (or CSGIS_ERR_BUSY),

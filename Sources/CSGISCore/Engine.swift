@@ -60,6 +60,19 @@ public final class Engine {
     }
 
     /// oneDNN implementations used so far (e.g. "brg:avx512_core_amx").
+    /// The part of a `width` x `height` image a run must be given so that its output over
+    /// `rect` is the whole image's output there, bit for bit: `rect` grown by the context the
+    /// plans read (`Winograd.halo`: the receptive radius, more where a kernel's tiles reach
+    /// further), its origin moved down onto the kernels' tile grid, clipped to the image.
+    /// (A host smoothing a selection runs this part and keeps `rect`'s pixels.)
+    public func inputRect(for rect: (x: Int, y: Int, width: Int, height: Int), width: Int, height: Int)
+        -> (x: Int, y: Int, width: Int, height: Int) {
+        let c = model.config, halo = Winograd.halo(c, precision), g = Winograd.grid(c, precision)
+        let x0 = max(0, rect.x - halo) / g * g, y0 = max(0, rect.y - halo) / g * g
+        let x1 = min(width, rect.x + rect.width + halo), y1 = min(height, rect.y + rect.height + halo)
+        return (x0, y0, x1 - x0, y1 - y0)
+    }
+
     public var implementations: [String] { Array(prims.implementations.union(streaming?.implementations ?? [])).sorted() }
 
     /// Smooths a whole image in one pass (memory grows with its area).

@@ -95,6 +95,33 @@ final class WinogradTests: XCTestCase {
         }
     }
 
+    /// A region run on `Engine.inputRect`'s part of the image (context grown, origin on the
+    /// grid) gives the whole image's floats over the region, at every precision here.
+    func testTheInputRectOfARegionGivesTheWholeImagesFloats() throws {
+        let model = try CSGISModel(contentsOf: Fixtures.path(fixture))
+        let (w, h) = (420, 64)
+        let img = try Fixtures.texturedImage(width: w, height: h)
+        for p in [Precision.fp32] + (CPUInfo.hasNativeBF16 ? [.bf16] : []) {
+            let e = try Engine(model: model, precision: p, threads: 1)
+            let whole = try e.smooth(img).image.pixels
+            for rect in [(x: 251, y: 7, width: 50, height: 20), (x: 3, y: 40, width: 17, height: 24)] {
+                let r = e.inputRect(for: rect, width: w, height: h)
+                XCTAssertEqual(r.x % Winograd.grid(model.config, p), 0)
+                XCTAssertLessThanOrEqual(r.x, rect.x - min(rect.x, model.config.receptiveRadius))
+                XCTAssertGreaterThanOrEqual(r.x + r.width, min(w, rect.x + rect.width + model.config.receptiveRadius))
+                var sub = [Float]()
+                for y in r.y..<(r.y + r.height) { sub += img.pixels[((y * w + r.x) * 3)..<((y * w + r.x + r.width) * 3)] }
+                let out = try e.smooth(try RGBImage(width: r.width, height: r.height, pixels: sub)).image.pixels
+                for y in rect.y..<(rect.y + rect.height) {
+                    let a = Array(out[(((y - r.y) * r.width + rect.x - r.x) * 3)..<(((y - r.y) * r.width + rect.x - r.x + rect.width) * 3)])
+                    let b = Array(whole[((y * w + rect.x) * 3)..<((y * w + rect.x + rect.width) * 3)])
+                    XCTAssertEqual(a, b, "\(p), rect \(rect) from \(r), row \(y): max abs diff \(maxAbsDiff(a, b))")
+                    if a != b { break }
+                }
+            }
+        }
+    }
+
     func testAnUnknownSettingIsRefused() throws {
         let old = getenv("CSGIS_WINOGRAD").map { String(cString: $0) }
         defer { if let old { setenv("CSGIS_WINOGRAD", old, 1) } else { unsetenv("CSGIS_WINOGRAD") } }

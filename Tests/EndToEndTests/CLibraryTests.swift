@@ -88,7 +88,7 @@ final class CLibraryTests: XCTestCase {
         // every global symbol the library defines is the C ABI's (exports.map); no Swift internals
         let exports = try Harness.sh("nm -D --defined-only '\(Self.prefix.path)/lib/libcsgis.so' | awk '$2 ~ /^[A-Z]$/ && $2 != \"A\" {print $3}' | sort")
         XCTAssertEqual(String(decoding: exports.stdout, as: UTF8.self).split(separator: "\n"),
-                       ["csgis_context_default_params@@CSGIS_0", "csgis_context_free@@CSGIS_0", "csgis_context_new@@CSGIS_0",
+                       ["csgis_context_default_params@@CSGIS_0", "csgis_context_free@@CSGIS_0", "csgis_context_input_rect@@CSGIS_0", "csgis_context_new@@CSGIS_0",
                         "csgis_context_precision@@CSGIS_0", "csgis_default_params@@CSGIS_0", "csgis_image_packed@@CSGIS_0",
                         "csgis_last_error@@CSGIS_0", "csgis_model_free@@CSGIS_0", "csgis_model_get_info@@CSGIS_0",
                         "csgis_model_load@@CSGIS_0", "csgis_smooth@@CSGIS_0", "csgis_smooth_regions@@CSGIS_0",
@@ -187,6 +187,16 @@ final class CLibraryTests: XCTestCase {
             csgis_precision auto_is = csgis_context_precision(ctx);  /* auto, resolved */
             if (auto_is != CSGIS_PRECISION_FP32 && auto_is != CSGIS_PRECISION_BF16) return 32;
             if (csgis_context_precision(NULL) != CSGIS_PRECISION_AUTO) return 33;
+            {   /* the input a selection needs: grown by the context (135 px for base), clipped */
+                uint32_t rx, ry, rw, rh;
+                if (csgis_context_input_rect(ctx, 1000, 800, 300, 200, 100, 50, &rx, &ry, &rw, &rh) != CSGIS_OK
+                    || rx > 300 - 135 || ry > 200 - 135 || rx + rw < 400 + 135 || ry + rh < 250 + 135 || rx + rw > 1000 || ry + rh > 800) return 39;
+                if (csgis_context_input_rect(ctx, 100, 80, 10, 10, 20, 20, &rx, &ry, &rw, &rh) != CSGIS_OK || rx || ry || rw != 100 || rh != 80) return 40;
+                if (csgis_context_input_rect(ctx, 100, 80, 90, 10, 20, 20, &rx, &ry, &rw, &rh) != CSGIS_ERR_INVALID_ARGUMENT
+                    || !strstr(csgis_last_error(), "not inside")) return 41;
+                if (csgis_context_input_rect(NULL, 100, 80, 0, 0, 1, 1, &rx, &ry, &rw, &rh) != CSGIS_ERR_INVALID_ARGUMENT) return 42;
+                if (csgis_context_input_rect(ctx, 100, 80, 0, 0, 0, 1, &rx, &ry, &rw, &rh) != CSGIS_ERR_INVALID_ARGUMENT) return 43;
+            }
             /* the image helper puts alpha where it usually is */
             csgis_image ok = csgis_image_packed(4, 3, 3, CSGIS_U8), rgba = csgis_image_packed(4, 3, 4, CSGIS_U16),
                         ya = csgis_image_packed(4, 3, 2, CSGIS_F32), grey = csgis_image_packed(4, 3, 1, CSGIS_U8);

@@ -45,8 +45,8 @@ extern "C" {
 #endif
 
 #define CSGIS_VERSION_MAJOR 0
-#define CSGIS_VERSION_MINOR 5
-#define CSGIS_VERSION_PATCH 1
+#define CSGIS_VERSION_MINOR 6
+#define CSGIS_VERSION_PATCH 0
 
 /** The library's version as "MAJOR.MINOR.PATCH" (static storage). */
 const char *csgis_version(void);
@@ -120,6 +120,16 @@ void csgis_context_free(csgis_context *context);
 /** The precision the context computes in: CSGIS_PRECISION_FP32, _BF16 or _INT8
  *  (auto resolved); CSGIS_PRECISION_AUTO for a NULL context. */
 csgis_precision csgis_context_precision(const csgis_context *context);
+
+/** The part of a `width` x `height` image to give a call so that its output over the
+ *  rectangle (x, y, w, h) is the whole image's output there, bit for bit: the rectangle
+ *  grown by the context the model reads, its origin on the grid the kernels' tiles keep,
+ *  clipped to the image; written to *in_x, *in_y, *in_w, *in_h. A host smoothing a
+ *  selection runs that part and keeps the rectangle's pixels. CSGIS_ERR_INVALID_ARGUMENT
+ *  for a NULL argument or a rectangle that is empty or not inside the image. */
+csgis_status csgis_context_input_rect(const csgis_context *context, uint32_t width, uint32_t height,
+                                      uint32_t x, uint32_t y, uint32_t w, uint32_t h,
+                                      uint32_t *in_x, uint32_t *in_y, uint32_t *in_w, uint32_t *in_h);
 
 /** Progress: fraction done in 0..1 and estimated seconds left (negative if unknown).
  *  Called as rows finish and between layers, at least every 0.1 s or so while the network
