@@ -109,7 +109,7 @@ CSGIS_INTERNAL int csgis_wino2_supported(void);
 CSGIS_INTERNAL int csgis_wino2_bf16_supported(void);
 /// The transformed fp32 weights as bf16 pairs of input channels (16 x cin x cout halves).
 CSGIS_INTERNAL void csgis_wino2_pack_bf16(const float *u, int cin, int cout, uint16_t *ub);
-/// Whether its products run on AVX-512 (else AVX2: the same floats); CSGIS_WINO2_ISA=avx2 forces AVX2.
+/// Whether its products run on AVX-512 (the CPU and oneDNN's level have it; else AVX2: the same floats); CSGIS_WINO2_ISA=avx2 forces AVX2.
 CSGIS_INTERNAL int csgis_wino2_avx512(void);
 /// OIHW weights -> the 16 x cin x cout transformed weights `u`.
 CSGIS_INTERNAL void csgis_wino2_transform_weights(const float *w, int cin, int cout, float *u);
