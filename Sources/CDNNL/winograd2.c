@@ -140,58 +140,87 @@ static __attribute__((noinline)) TARGET void gemm_32_32(const float *V, const fl
 static __attribute__((noinline)) TARGET void gemm_64_64(const float *V, const float *U, float *M, int ntp) { gemm(V, U, M, ntp, 64, 64); }
 
 // The same products on AVX-512: 16 channels per register, MR512 tiles x 32 channels per
-// step. Every sum is the same chain of FMAs in channel order as gemm's, so the floats are
-// the AVX2 kernel's bit for bit (the vector width only changes how many lanes run at once).
+// step, for fp32 and for bf16 (AVX512-BF16: V bf16 [p][t][ci], U as csgis_wino2_pack_bf16
+// packs it; each vdpbf16ps adds two input channels' products per lane into fp32 sums). In
+// fp32 every sum is the same chain of FMAs in channel order as gemm's, so the floats are the
+// AVX2 kernel's bit for bit (the vector width only changes how many lanes run at once).
 #define TARGET512 __attribute__((target("avx512f,avx2,fma")))
+#define TARGETBF __attribute__((target("avx512bf16,avx512vl,avx512bw,avx512f,avx2,fma")))
 #define MR512 12
 // Fully unrolled, so the accumulators stay in registers (compilers keep a 12-deep loop rolled).
 #define UNROLL _Pragma("GCC unroll 16")
-static inline __attribute__((always_inline)) TARGET512 void gemm512(const float *V, const float *U, float *M, int ntp, int cin, int cout) {
-    for (int p = 0; p < 16; p++) {
-        const float *Vp = V + (size_t)p * ntp * cin, *Up = U + (size_t)p * cin * cout;
-        float *Mp = M + (size_t)p * ntp * cout;
-        int co = 0;
-        for (; co + 32 <= cout; co += 32)
-            for (int t = 0; t < ntp; t += MR512) {
-                __m512 c0[MR512], c1[MR512];
-                UNROLL for (int i = 0; i < MR512; i++) c0[i] = c1[i] = _mm512_setzero_ps();
-                const float *v = Vp + (size_t)t * cin, *u = Up + co;
-                for (int k = 0; k < cin; k++) {
-                    __m512 b0 = _mm512_loadu_ps(u + (size_t)k * cout), b1 = _mm512_loadu_ps(u + (size_t)k * cout + 16);
-                    UNROLL for (int i = 0; i < MR512; i++) {
-                        __m512 x = _mm512_set1_ps(v[(size_t)i * cin + k]);
-                        c0[i] = _mm512_fmadd_ps(x, b0, c0[i]);
-                        c1[i] = _mm512_fmadd_ps(x, b1, c1[i]);
-                    }
-                }
-                UNROLL for (int i = 0; i < MR512; i++) {
-                    _mm512_storeu_ps(Mp + (size_t)(t + i) * cout + co, c0[i]);
-                    _mm512_storeu_ps(Mp + (size_t)(t + i) * cout + co + 16, c1[i]);
-                }
-            }
-        for (; co + 16 <= cout; co += 16)
-            for (int t = 0; t < ntp; t += MR512) {
-                __m512 c0[MR512];
-                UNROLL for (int i = 0; i < MR512; i++) c0[i] = _mm512_setzero_ps();
-                const float *v = Vp + (size_t)t * cin, *u = Up + co;
-                for (int k = 0; k < cin; k++) {
-                    __m512 b0 = _mm512_loadu_ps(u + (size_t)k * cout);
-                    UNROLL for (int i = 0; i < MR512; i++) c0[i] = _mm512_fmadd_ps(_mm512_set1_ps(v[(size_t)i * cin + k]), b0, c0[i]);
-                }
-                UNROLL for (int i = 0; i < MR512; i++) _mm512_storeu_ps(Mp + (size_t)(t + i) * cout + co, c0[i]);
-            }
-        for (; co < cout; co += 8)
-            for (int t = 0; t < ntp; t++) {
-                __m256 c0 = _mm256_setzero_ps();
-                const float *v = Vp + (size_t)t * cin, *u = Up + co;
-                for (int k = 0; k < cin; k++) c0 = _mm256_fmadd_ps(_mm256_broadcast_ss(v + k), _mm256_loadu_ps(u + (size_t)k * cout), c0);
-                _mm256_storeu_ps(Mp + (size_t)t * cout + co, c0);
-            }
-    }
-}
-static __attribute__((noinline)) TARGET512 void gemm512_32_32(const float *V, const float *U, float *M, int ntp) { gemm512(V, U, M, ntp, 32, 32); }
-static __attribute__((noinline)) TARGET512 void gemm512_64_64(const float *V, const float *U, float *M, int ntp) { gemm512(V, U, M, ntp, 64, 64); }
-static __attribute__((noinline)) TARGET512 void gemm512_any(const float *V, const float *U, float *M, int ntp, int cin, int cout) { gemm512(V, U, M, ntp, cin, cout); }
+
+// Per element type: KS_ input channels per multiply-add; X_ a tile's broadcast operand at
+// &V[t][k * KS]; L_ 16 output channels' operand at &U[k][co] (the 8-channel tail: YX_, YL_);
+// M_ the multiply-add into fp32 sums.
+#define KS_f32 1
+static inline TARGET512 __m512 X_f32(const float *v) { return _mm512_set1_ps(*v); }
+static inline TARGET512 __m512 L_f32(const float *u) { return _mm512_loadu_ps(u); }
+static inline TARGET512 __m512 M_f32(__m512 c, __m512 x, __m512 u) { return _mm512_fmadd_ps(x, u, c); }
+static inline TARGET512 __m256 YX_f32(const float *v) { return _mm256_broadcast_ss(v); }
+static inline TARGET512 __m256 YL_f32(const float *u) { return _mm256_loadu_ps(u); }
+static inline TARGET512 __m256 YM_f32(__m256 c, __m256 x, __m256 u) { return _mm256_fmadd_ps(x, u, c); }
+#define KS_bf16 2
+static inline TARGETBF int32_t pair_bf16(const uint16_t *v) { int32_t p; memcpy(&p, v, 4); return p; }
+static inline TARGETBF __m512bh X_bf16(const uint16_t *v) { return (__m512bh)_mm512_set1_epi32(pair_bf16(v)); }
+static inline TARGETBF __m512bh L_bf16(const uint16_t *u) { return (__m512bh)_mm512_loadu_si512(u); }
+static inline TARGETBF __m512 M_bf16(__m512 c, __m512bh x, __m512bh u) { return _mm512_dpbf16_ps(c, x, u); }
+static inline TARGETBF __m256bh YX_bf16(const uint16_t *v) { return (__m256bh)_mm256_set1_epi32(pair_bf16(v)); }
+static inline TARGETBF __m256bh YL_bf16(const uint16_t *u) { return (__m256bh)_mm256_loadu_si256((const __m256i *)u); }
+static inline TARGETBF __m256 YM_bf16(__m256 c, __m256bh x, __m256bh u) { return _mm256_dpbf16_ps(c, x, u); }
+
+// gemm512_E(V, U, M, ntp, cin, cout) and its 32/32, 64/64 and any-width entry points for element E.
+#define DEFINE_GEMM512(E, T, TGT) \
+static inline __attribute__((always_inline)) TGT void gemm512_##E(const T *V, const T *U, float *M, int ntp, int cin, int cout) { \
+    const int ks = KS_##E, kn = cin / ks; \
+    for (int p = 0; p < 16; p++) { \
+        const T *Vp = V + (size_t)p * ntp * cin, *Up = U + (size_t)p * cin * cout; \
+        float *Mp = M + (size_t)p * ntp * cout; \
+        int co = 0; \
+        for (; co + 32 <= cout; co += 32) \
+            for (int t = 0; t < ntp; t += MR512) { \
+                __m512 c0[MR512], c1[MR512]; \
+                UNROLL for (int i = 0; i < MR512; i++) c0[i] = c1[i] = _mm512_setzero_ps(); \
+                const T *v = Vp + (size_t)t * cin, *u = Up + (size_t)co * ks; \
+                for (int k = 0; k < kn; k++) { \
+                    const T *uk = u + (size_t)k * cout * ks; \
+                    __typeof__(L_##E(uk)) b0 = L_##E(uk), b1 = L_##E(uk + 16 * ks); \
+                    UNROLL for (int i = 0; i < MR512; i++) { \
+                        __typeof__(X_##E(v)) x = X_##E(v + (size_t)i * cin + (size_t)k * ks); \
+                        c0[i] = M_##E(c0[i], x, b0); \
+                        c1[i] = M_##E(c1[i], x, b1); \
+                    } \
+                } \
+                UNROLL for (int i = 0; i < MR512; i++) { \
+                    _mm512_storeu_ps(Mp + (size_t)(t + i) * cout + co, c0[i]); \
+                    _mm512_storeu_ps(Mp + (size_t)(t + i) * cout + co + 16, c1[i]); \
+                } \
+            } \
+        for (; co + 16 <= cout; co += 16) \
+            for (int t = 0; t < ntp; t += MR512) { \
+                __m512 c0[MR512]; \
+                UNROLL for (int i = 0; i < MR512; i++) c0[i] = _mm512_setzero_ps(); \
+                const T *v = Vp + (size_t)t * cin, *u = Up + (size_t)co * ks; \
+                for (int k = 0; k < kn; k++) { \
+                    __typeof__(L_##E(u)) b0 = L_##E(u + (size_t)k * cout * ks); \
+                    UNROLL for (int i = 0; i < MR512; i++) c0[i] = M_##E(c0[i], X_##E(v + (size_t)i * cin + (size_t)k * ks), b0); \
+                } \
+                UNROLL for (int i = 0; i < MR512; i++) _mm512_storeu_ps(Mp + (size_t)(t + i) * cout + co, c0[i]); \
+            } \
+        for (; co < cout; co += 8) \
+            for (int t = 0; t < ntp; t++) { \
+                __m256 c0 = _mm256_setzero_ps(); \
+                const T *v = Vp + (size_t)t * cin, *u = Up + (size_t)co * ks; \
+                for (int k = 0; k < kn; k++) c0 = YM_##E(c0, YX_##E(v + (size_t)k * ks), YL_##E(u + (size_t)k * cout * ks)); \
+                _mm256_storeu_ps(Mp + (size_t)t * cout + co, c0); \
+            } \
+    } \
+} \
+static __attribute__((noinline)) TGT void gemm512_##E##_32_32(const T *V, const T *U, float *M, int ntp) { gemm512_##E(V, U, M, ntp, 32, 32); } \
+static __attribute__((noinline)) TGT void gemm512_##E##_64_64(const T *V, const T *U, float *M, int ntp) { gemm512_##E(V, U, M, ntp, 64, 64); } \
+static __attribute__((noinline)) TGT void gemm512_##E##_any(const T *V, const T *U, float *M, int ntp, int cin, int cout) { gemm512_##E(V, U, M, ntp, cin, cout); }
+DEFINE_GEMM512(f32, float, TARGET512)
+DEFINE_GEMM512(bf16, uint16_t, TARGETBF)
 
 // Whether the AVX-512 products run: the CPU and oneDNN's level (DNNL_MAX_CPU_ISA=AVX2 keeps
 // the AVX2 ones, as the test suite's second pass wants; probed once) and CSGIS_WINO2_ISA
@@ -206,67 +235,6 @@ int csgis_wino2_avx512(void) {
     const char *e = getenv("CSGIS_WINO2_ISA");
     return cpu && !(e && !strcmp(e, "avx2"));
 }
-
-// bf16 products (AVX512-BF16): V bf16 [p][t][ci], U as csgis_wino2_pack_bf16 packs it; each
-// step adds two input channels' products per lane (vdpbf16ps) into fp32 sums, in channel order.
-#define TARGETBF __attribute__((target("avx512bf16,avx512vl,avx512bw,avx512f,avx2,fma")))
-static inline __attribute__((always_inline)) TARGETBF void gemm_bf16(const uint16_t *V, const uint16_t *U, float *M, int ntp, int cin, int cout) {
-    const int kp = cin / 2;
-    for (int p = 0; p < 16; p++) {
-        const uint16_t *Vp = V + (size_t)p * ntp * cin, *Up = U + (size_t)p * cin * cout;
-        float *Mp = M + (size_t)p * ntp * cout;
-        int co = 0;
-        for (; co + 32 <= cout; co += 32)
-            for (int t = 0; t < ntp; t += MR512) {
-                __m512 c0[MR512], c1[MR512];
-                UNROLL for (int i = 0; i < MR512; i++) c0[i] = c1[i] = _mm512_setzero_ps();
-                const uint16_t *v = Vp + (size_t)t * cin, *u = Up + (size_t)co * 2;
-                for (int k = 0; k < kp; k++) {
-                    __m512bh b0 = (__m512bh)_mm512_loadu_si512(u + (size_t)k * cout * 2), b1 = (__m512bh)_mm512_loadu_si512(u + (size_t)k * cout * 2 + 32);
-                    UNROLL for (int i = 0; i < MR512; i++) {
-                        int32_t pair;
-                        memcpy(&pair, v + (size_t)i * cin + 2 * k, 4);
-                        __m512bh x = (__m512bh)_mm512_set1_epi32(pair);
-                        c0[i] = _mm512_dpbf16_ps(c0[i], x, b0);
-                        c1[i] = _mm512_dpbf16_ps(c1[i], x, b1);
-                    }
-                }
-                UNROLL for (int i = 0; i < MR512; i++) {
-                    _mm512_storeu_ps(Mp + (size_t)(t + i) * cout + co, c0[i]);
-                    _mm512_storeu_ps(Mp + (size_t)(t + i) * cout + co + 16, c1[i]);
-                }
-            }
-        for (; co + 16 <= cout; co += 16)
-            for (int t = 0; t < ntp; t += MR512) {
-                __m512 c0[MR512];
-                UNROLL for (int i = 0; i < MR512; i++) c0[i] = _mm512_setzero_ps();
-                const uint16_t *v = Vp + (size_t)t * cin, *u = Up + (size_t)co * 2;
-                for (int k = 0; k < kp; k++) {
-                    __m512bh b0 = (__m512bh)_mm512_loadu_si512(u + (size_t)k * cout * 2);
-                    UNROLL for (int i = 0; i < MR512; i++) {
-                        int32_t pair;
-                        memcpy(&pair, v + (size_t)i * cin + 2 * k, 4);
-                        c0[i] = _mm512_dpbf16_ps(c0[i], (__m512bh)_mm512_set1_epi32(pair), b0);
-                    }
-                }
-                UNROLL for (int i = 0; i < MR512; i++) _mm512_storeu_ps(Mp + (size_t)(t + i) * cout + co, c0[i]);
-            }
-        for (; co < cout; co += 8)
-            for (int t = 0; t < ntp; t++) {
-                __m256 c0 = _mm256_setzero_ps();
-                const uint16_t *v = Vp + (size_t)t * cin, *u = Up + (size_t)co * 2;
-                for (int k = 0; k < kp; k++) {
-                    int32_t pair;
-                    memcpy(&pair, v + 2 * k, 4);
-                    c0 = _mm256_dpbf16_ps(c0, (__m256bh)_mm256_set1_epi32(pair), (__m256bh)_mm256_loadu_si256((const __m256i *)(u + (size_t)k * cout * 2)));
-                }
-                _mm256_storeu_ps(Mp + (size_t)t * cout + co, c0);
-            }
-    }
-}
-static __attribute__((noinline)) TARGETBF void gemm_bf16_32_32(const uint16_t *V, const uint16_t *U, float *M, int ntp) { gemm_bf16(V, U, M, ntp, 32, 32); }
-static __attribute__((noinline)) TARGETBF void gemm_bf16_64_64(const uint16_t *V, const uint16_t *U, float *M, int ntp) { gemm_bf16(V, U, M, ntp, 64, 64); }
-static __attribute__((noinline)) TARGETBF void gemm_bf16_any(const uint16_t *V, const uint16_t *U, float *M, int ntp, int cin, int cout) { gemm_bf16(V, U, M, ntp, cin, cout); }
 
 // One chunk of tiles: input transform into V, products into M, output transform into dst.
 // `bf`: src, dst and residual are bf16 and V is bf16 (a constant in each caller below).
@@ -314,13 +282,13 @@ static inline __attribute__((always_inline)) TARGET void chunk(const job_t *job,
     }
     // M[p][t][co] = sum over ci of V[p][t][ci] U[p][ci][co]
     if (bf) {
-        if (cin == 32 && cout == 32) gemm_bf16_32_32(V, a->u, M, ntp);
-        else if (cin == 64 && cout == 64) gemm_bf16_64_64(V, a->u, M, ntp);
-        else gemm_bf16_any(V, a->u, M, ntp, cin, cout);
+        if (cin == 32 && cout == 32) gemm512_bf16_32_32(V, a->u, M, ntp);
+        else if (cin == 64 && cout == 64) gemm512_bf16_64_64(V, a->u, M, ntp);
+        else gemm512_bf16_any(V, a->u, M, ntp, cin, cout);
     } else if (job->avx512) {
-        if (cin == 32 && cout == 32) gemm512_32_32(V, a->u, M, ntp);
-        else if (cin == 64 && cout == 64) gemm512_64_64(V, a->u, M, ntp);
-        else gemm512_any(V, a->u, M, ntp, cin, cout);
+        if (cin == 32 && cout == 32) gemm512_f32_32_32(V, a->u, M, ntp);
+        else if (cin == 64 && cout == 64) gemm512_f32_64_64(V, a->u, M, ntp);
+        else gemm512_f32_any(V, a->u, M, ntp, cin, cout);
     } else if (cin == 32 && cout == 32) gemm_32_32(V, a->u, M, ntp);
     else if (cin == 64 && cout == 64) gemm_64_64(V, a->u, M, ntp);
     else gemm(V, a->u, M, ntp, cin, cout);

@@ -72,9 +72,9 @@ final class WinogradTests: XCTestCase {
         }
     }
 
-    /// Its bf16 form on AVX512-BF16 without AMX: the same layers, bf16 in and out, and tiles
-    /// and row steps of any size give the whole image's floats, as in fp32.
-    func testF2x2BF16GivesTheWholeImagesFloatsInTilesAndRows() throws {
+    /// Its bf16 form on AVX512-BF16 without AMX: the same layers, bf16 in and out, the same
+    /// grid (its tiles and row steps: `testTilesAndRowStepsGiveTheWholeImagesFloats`).
+    func testF2x2BF16RunsWithoutAMX() throws {
         let model = try CSGISModel(contentsOf: Fixtures.path(fixture))
         let layers = Winograd2.layers(model.config, .bf16)
         guard Winograd2.bf16Available else {
@@ -83,16 +83,9 @@ final class WinogradTests: XCTestCase {
         }
         XCTAssertEqual(layers, Winograd2.layers(model.config, .fp32))
         XCTAssertEqual(Winograd.grid(model.config, .bf16), 12)
-        let (w, h) = (157, 45)
-        let img = try Fixtures.texturedImage(width: w, height: h)
         let e = try Engine(model: model, precision: .bf16, threads: 1)
-        let whole = try e.smooth(img).image.pixels
+        _ = try e.smooth(try Fixtures.texturedImage(width: 40, height: 30))
         XCTAssertTrue(e.implementations.contains(Winograd2.implementation(.bf16)), "\(e.implementations)")
-        for (tile, rows, threads) in [(37, 1, 2), (nil, 5, 2), (60, 8, 1)] as [(Int?, Int, Int)] {
-            let s = try Scheduler(model: model, precision: .bf16, threads: threads, memoryBudget: 1 << 30, tileSize: tile, rowsPerStep: rows)
-            let out = try s.smooth(img).pixels
-            XCTAssertEqual(out, whole, "tile \(tile ?? 0), rows \(rows), threads \(threads): max abs diff \(maxAbsDiff(out, whole))")
-        }
     }
 
     /// A region run on `Engine.inputRect`'s part of the image (context grown, origin on the
@@ -134,23 +127,26 @@ final class WinogradTests: XCTestCase {
         }
     }
 
-    /// Forced tiles of 37 (rounded to 40) and 100 px and rows per step 1 (rounded to 4) and
-    /// 8, on images whose sides are not multiples of 4: a wide one (tiles across) and a tall
-    /// one (tiles down), each thin enough for a test's seconds at this model's 108 px halo.
+    /// Forced tiles of 37 and 100 px (rounded onto the grid) and rows per step 1 and 8, in
+    /// fp32 and (where its Winograd runs) bf16, on images whose sides are not multiples of
+    /// 4: a wide one (tiles across) and a tall one (tiles down), each thin enough for a
+    /// test's seconds at this model's 108 px halo.
     func testTilesAndRowStepsGiveTheWholeImagesFloats() throws {
         let model = try CSGISModel(contentsOf: Fixtures.path(fixture))
-        for (w, h) in [(341, 45), (43, 319)] {
+        for p in [Precision.fp32] + (Winograd2.bf16Available ? [.bf16] : []) {
+          for (w, h) in [(341, 45), (43, 319)] {
             let img = try Fixtures.texturedImage(width: w, height: h)
-            let whole = try Engine(model: model, precision: .fp32, threads: 1).smooth(img).image.pixels
+            let whole = try Engine(model: model, precision: p, threads: 1).smooth(img).image.pixels
             for (tile, rows, threads) in [(37, 1, 2), (100, 8, 1), (nil, 1, 2), (nil, 8, 1)] as [(Int?, Int, Int)] {
-                let s = try Scheduler(model: model, precision: .fp32, threads: threads, memoryBudget: 1 << 30, tileSize: tile, rowsPerStep: rows)
+                let s = try Scheduler(model: model, precision: p, threads: threads, memoryBudget: 1 << 30, tileSize: tile, rowsPerStep: rows)
                 let g = try s.plan(width: w, height: h).geometry!
-                XCTAssertEqual(g.rowsPerStep % Winograd.rowAlignment(model.config, .fp32), 0)
+                XCTAssertEqual(g.rowsPerStep % Winograd.rowAlignment(model.config, p), 0)
                 XCTAssertTrue(g.tileWidth % g.grid == 0 || g.tileWidth == w, "tile width \(g.tileWidth) off the grid")
                 if tile != nil { XCTAssertGreaterThan(g.tilesAcross * g.tilesDown, 1, "\(w)x\(h), tile \(tile!): several tiles") }
                 let out = try s.smooth(img).pixels
-                XCTAssertEqual(out, whole, "\(w)x\(h), tile \(tile ?? 0), rows \(rows), threads \(threads): max abs diff \(maxAbsDiff(out, whole))")
+                XCTAssertEqual(out, whole, "\(p) \(w)x\(h), tile \(tile ?? 0), rows \(rows), threads \(threads): max abs diff \(maxAbsDiff(out, whole))")
             }
+          }
         }
     }
 
