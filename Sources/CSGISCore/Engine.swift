@@ -59,7 +59,6 @@ public final class Engine {
         prims = ConvPrimitives(store: store, precision: self.precision, ctx: ctx)
     }
 
-    /// oneDNN implementations used so far (e.g. "brg:avx512_core_amx").
     /// The part of a `width` x `height` image a run must be given so that its output over
     /// `rect` is the whole image's output there, bit for bit: `rect` grown by the context the
     /// plans read (`Winograd.halo`: the receptive radius, more where a kernel's tiles reach
@@ -73,6 +72,7 @@ public final class Engine {
         return (x0, y0, x1 - x0, y1 - y0)
     }
 
+    /// oneDNN implementations used so far (e.g. "brg:avx512_core_amx").
     public var implementations: [String] { Array(prims.implementations.union(streaming?.implementations ?? [])).sorted() }
 
     /// Smooths a whole image in one pass (memory grows with its area).

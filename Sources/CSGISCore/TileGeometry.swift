@@ -15,8 +15,8 @@ public struct TileGeometry: Equatable, Sendable {
     /// Rows each convolution computes per call.
     public var rowsPerStep: Int
     /// Tile and strip origins, tile sizes and halo are multiples of it: 4 when Winograd
-    /// F(4x4, 3x3) layers run (AVX-512; rows per step too), 12 when F(2x2, 3x3) layers run
-    /// (AVX2: `Winograd2`), else 1 (`Winograd.grid`).
+    /// F(4x4, 3x3) layers run (AVX-512 with `CSGIS_WINOGRAD2=0`; rows per step too), 12 when
+    /// F(2x2, 3x3) layers run (`Winograd2`: AVX2 and up), else 1 (`Winograd.grid`).
     public var grid: Int
     /// Estimated peak bytes of the variable working set (row windows, band buffers, weights).
     public var estimatedBytes: Int

@@ -52,14 +52,14 @@ final class WeightStore {
         return mem
     }
 
-    /// Layer `i`'s weights transformed for `Winograd2` (16 x cin x cout floats, or with
-    /// `bf16` their bf16 pairs), made once.
-    func winograd2Weights(_ i: Int, bf16: Bool) throws -> UnsafeRawPointer {
+    /// Layer `i`'s weights transformed for `Winograd2` (16 x cin x cout floats, or at bf16
+    /// their bf16 pairs), made once.
+    func winograd2Weights(_ i: Int) throws -> UnsafeRawPointer {
         if let b = winograd2[i] { return UnsafeRawPointer(b.raw) }
         let c = convs[i]
         let b = try AlignedBuffer(bytes: 16 * c.cin * c.cout * 4, zeroed: false)
         c.weights.withUnsafeBufferPointer { csgis_wino2_transform_weights($0.baseAddress, Int32(c.cin), Int32(c.cout), b.raw.assumingMemoryBound(to: Float.self)) }
-        if bf16 {
+        if precision == .bf16 {
             let h = try AlignedBuffer(bytes: 16 * c.cin * c.cout * 2, zeroed: false)
             csgis_wino2_pack_bf16(b.raw.assumingMemoryBound(to: Float.self), Int32(c.cin), Int32(c.cout), h.raw.assumingMemoryBound(to: UInt16.self))
             winograd2[i] = h

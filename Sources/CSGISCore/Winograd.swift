@@ -73,8 +73,7 @@ enum Winograd {
     /// The grid tile and strip origins, tile sizes and halos keep: `alignment` when any layer
     /// runs this kernel, `Winograd2.grid` when F(2x2, 3x3) runs (where it runs this kernel does not), else 1.
     static func grid(_ config: ModelConfig, _ precision: Precision) -> Int {
-        let g = Winograd2.grid(config, precision)
-        return layers(config, precision).isEmpty ? g : g / gcd(g, alignment) * alignment
+        layers(config, precision).isEmpty ? Winograd2.grid(config, precision) : alignment
     }
 
     /// What rows per step round up to: `alignment` when a layer runs this kernel (its 4x4
@@ -169,5 +168,3 @@ final class WinogradRows {
         try reorder(output, channels: cout, rows: outputRows, row0: 0, source: false, toBlocked: false)
     }
 }
-
-func gcd(_ a: Int, _ b: Int) -> Int { b == 0 ? a : gcd(b, a % b) }

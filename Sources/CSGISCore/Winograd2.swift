@@ -4,8 +4,9 @@ import Foundation
 /// Winograd F(2x2, 3x3) (Sources/CDNNL/winograd2.c): fp32 on every CPU with AVX2 and FMA,
 /// its products on AVX-512 where the CPU has it (the same floats: each sum is one chain of
 /// FMAs in channel order); bf16 on AVX512-BF16 CPUs without AMX (transforms in fp32, the
-/// products' inputs rounded to bf16 and summed in fp32: as near fp32 as oneDNN's direct bf16). It runs every 3x3 layer whose channels come in whole blocks of 8,
-/// at any dilation, in every layout (NHWC or nChw8c one pass, NHWC row windows) with the same
+/// products' inputs rounded to bf16 and summed in fp32: as near fp32 as oneDNN's direct
+/// bf16). It runs every 3x3 layer whose channels come in whole blocks of 8, at any
+/// dilation, in every layout (NHWC or nChw8c one pass, NHWC row windows) with the same
 /// arithmetic, 2.25x fewer multiplies than the direct kernel. An output's floats depend on
 /// where its 2x2 tile starts (tiles start at even multiples of the dilation in the plan's
 /// coordinates) but on no input outside its 3x3 window, so plans keep their origins on
@@ -75,7 +76,7 @@ enum Winograd2 {
                     dst: UnsafeMutableRawPointer, dstStrides t: (row: Int, pixel: Int, block: Int),
                     residual: UnsafeRawPointer?, sum: Bool) throws {
         let c = store.convs[layer]
-        let u = try store.winograd2Weights(layer, bf16: bf16)
+        let u = try store.winograd2Weights(layer)
         try c.bias.withUnsafeBufferPointer { bias in
             var a = csgis_wino2_args(width: Int32(width), cin: Int32(c.cin), cout: Int32(c.cout), dilation: Int32(c.dilation),
                                      row0: Int32(rows.lowerBound), row1: Int32(rows.upperBound),
@@ -93,4 +94,5 @@ enum Winograd2 {
     }
 }
 
+private func gcd(_ a: Int, _ b: Int) -> Int { b == 0 ? a : gcd(b, a % b) }
 private func lcm(_ a: Int, _ b: Int) -> Int { a / gcd(a, b) * b }
